@@ -1,0 +1,24 @@
+"""spacy_synthnotes: synthetic, shareable clinical notes from annotated notes, in spaCy."""
+
+from .extensions import install_extensions
+from .generators.base import EntitySpec, Generator, NotePlan, Segment, Synthesis
+from .generators.surrogate import SurrogateGenerator, make_surrogate_generator
+from .pipe import SynthNotes, make_synth_notes
+
+__version__ = "0.1.0"
+
+install_extensions()
+
+__all__ = [
+    "EntitySpec",
+    "Generator",
+    "NotePlan",
+    "Segment",
+    "Synthesis",
+    "SurrogateGenerator",
+    "SynthNotes",
+    "install_extensions",
+    "make_surrogate_generator",
+    "make_synth_notes",
+    "__version__",
+]

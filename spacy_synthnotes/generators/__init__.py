@@ -1,0 +1,1 @@
+"""Synthetic-note generators, registered in `spacy.registry.misc`."""

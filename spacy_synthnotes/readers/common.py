@@ -1,0 +1,229 @@
+"""What every corpus reader shares: span validation, error reporting, Doc and Example building."""
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.training import Example
+
+from ..extensions import NOTE_META, install_extensions
+
+logger = logging.getLogger("spacy_synthnotes")
+
+ON_ERROR = ("raise", "skip")
+ALIGNMENT_MODES = ("strict", "contract", "expand")
+_WARN_FIRST = 5
+DEFAULT_MAX_CHARS = 1_000_000
+
+
+class CorpusError(ValueError):
+    """A problem in an input file, with the file and the line or record it is on."""
+
+    def __init__(self, path: Path, location: str, problem: str):
+        self.path = Path(path)
+        self.location = location
+        self.problem = problem
+        super().__init__(f"{path}, {location}: {problem}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One input problem that was skipped instead of raised."""
+
+    path: str
+    location: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.path}, {self.location}: {self.problem}"
+
+
+@dataclass
+class Record:
+    """An annotated text as a reader found it, before validation.
+
+    spans hold (start, end, label, location) with `location` naming the line or
+    field the span came from, for error messages.
+    """
+
+    path: Path
+    location: str
+    text: str
+    spans: List[Tuple[int, int, str, str]]
+    meta: Dict[str, Any] = field(default_factory=dict)
+    words: Optional[List[str]] = None
+    spaces: Optional[List[bool]] = None
+
+
+class ProblemLog:
+    """Raise on the first problem (`on_error="raise"`) or collect and log it ("skip")."""
+
+    def __init__(self, on_error: str):
+        if on_error not in ON_ERROR:
+            raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
+        self.on_error = on_error
+        self.problems: List[Problem] = []
+
+    def report(self, path: Path, location: str, problem: str) -> None:
+        """Raise a CorpusError, or record the problem and log a warning."""
+        if self.on_error == "raise":
+            raise CorpusError(path, location, problem)
+        item = Problem(str(path), location, problem)
+        self.problems.append(item)
+        if len(self.problems) <= _WARN_FIRST:
+            logger.warning("Skipped: %s", item)
+        elif len(self.problems) == _WARN_FIRST + 1:
+            logger.warning("More problems skipped; the reader's `problems` lists them all.")
+
+
+def decode(data: bytes, path: Path, encoding: str = "utf8", first_line: int = 1) -> str:
+    """Decode file bytes, naming the line and byte of an undecodable sequence.
+
+    first_line (int): The line number `data` starts on in its file.
+    """
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + first_line
+        raise CorpusError(
+            path,
+            f"line {line} (byte {err.start})",
+            f"not valid {encoding}: {err.reason} ({data[err.start : err.end]!r}). "
+            f"Re-encode the file as {encoding} or pass the reader's `encoding` option.",
+        ) from None
+
+
+class AnnotatedCorpus:
+    """Base of the readers: turns `Record`s into validated Docs and Examples.
+
+    Subclasses implement `records()`. A corpus object is what a registered
+    reader returns, so it plugs into `[corpora.train]` of a spaCy training
+    config: calling it with `nlp` yields `Example`s.
+
+    labels (Optional[Sequence[str]]): Known labels; a span with another label is
+        a problem. None accepts every label.
+    on_error (str): "raise" (default) raises `CorpusError` on the first problem;
+        "skip" drops the bad span (or record), logs it and keeps it in `problems`.
+    max_chars (int): Longest text accepted, in characters.
+    limit (int): Read at most this many records (0 = all).
+    alignment_mode (str): "strict" reports a span that does not fall on token
+        boundaries; "contract" / "expand" snap it to the tokens inside / around it
+        (spaCy's `Doc.char_span` modes).
+    """
+
+    def __init__(
+        self,
+        labels: Optional[Sequence[str]] = None,
+        on_error: str = "raise",
+        max_chars: int = DEFAULT_MAX_CHARS,
+        limit: int = 0,
+        alignment_mode: str = "strict",
+    ):
+        if alignment_mode not in ALIGNMENT_MODES:
+            raise ValueError(f"alignment_mode must be one of {ALIGNMENT_MODES}, got {alignment_mode!r}")
+        self.alignment_mode = alignment_mode
+        self.labels = None if labels is None else set(labels)
+        self.log = ProblemLog(on_error)
+        self.max_chars = max_chars
+        self.limit = limit
+
+    @property
+    def problems(self) -> List[Problem]:
+        """The problems skipped so far (empty with on_error="raise")."""
+        return self.log.problems
+
+    def records(self) -> Iterator[Record]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def docs(self, nlp: Language) -> Iterator[Doc]:
+        """Yield one Doc per valid record, with its entities set."""
+        install_extensions()
+        count = 0
+        for record in self.records():
+            if self.limit and count >= self.limit:
+                break
+            doc = self.to_doc(nlp, record)
+            if doc is not None:
+                count += 1
+                yield doc
+
+    def __call__(self, nlp: Language) -> Iterator[Example]:
+        """Yield training Examples: the tokenized text and the annotated reference."""
+        for doc in self.docs(nlp):
+            predicted = Doc(doc.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
+            yield Example(predicted, doc)
+
+    def to_doc(self, nlp: Language, record: Record) -> Optional[Doc]:
+        """Validate a record and build its Doc; None if the record is skipped."""
+        if not record.text.strip():
+            self.log.report(record.path, record.location, "empty text")
+            return None
+        if len(record.text) > self.max_chars:
+            self.log.report(
+                record.path,
+                record.location,
+                f"text has {len(record.text):,} characters, more than max_chars={self.max_chars:,}",
+            )
+            return None
+        if record.words is not None:
+            doc = Doc(nlp.vocab, words=record.words, spaces=record.spaces)
+        else:
+            doc = nlp.make_doc(record.text)
+        doc._.set(NOTE_META, dict(record.meta) if record.meta else None)
+        doc.ents = list(self._valid_spans(doc, record))
+        return doc
+
+    def _valid_spans(self, doc: Doc, record: Record):
+        previous_end, previous_where = -1, ""
+        n = len(record.text)
+        for start, end, label, where in sorted(record.spans, key=lambda s: (s[0], -s[1])):
+            location = f"{record.location}, {where}"
+            if not isinstance(start, int) or not isinstance(end, int):
+                self.log.report(
+                    record.path, location, f"span offsets must be integers, got {start!r}, {end!r}"
+                )
+                continue
+            if not 0 <= start < end <= n:
+                self.log.report(
+                    record.path,
+                    location,
+                    f"span {start}-{end} ({label}) is out of range for a text of {n} characters",
+                )
+                continue
+            if self.labels is not None and label not in self.labels:
+                self.log.report(
+                    record.path, location, f"unknown label {label!r}; known labels: {sorted(self.labels)}"
+                )
+                continue
+            span = doc.char_span(start, end, label=label, alignment_mode=self.alignment_mode)
+            if span is not None and span.start_char < previous_end:
+                self.log.report(
+                    record.path,
+                    location,
+                    f"span {start}-{end} ({label}) overlaps the span at {previous_where}",
+                )
+                continue
+            if span is None or not len(span):
+                self.log.report(
+                    record.path,
+                    location,
+                    f"span {start}-{end} ({label}) {record.text[start:end]!r} does not fall on token "
+                    f"boundaries; context: {record.text[max(0, start - 20) : end + 20]!r}",
+                )
+                continue
+            previous_end, previous_where = span.end_char, where
+            yield span
+
+
+def iter_files(path: Path, suffixes: Iterable[str]) -> List[Path]:
+    """The files under `path` (or `path` itself) with one of `suffixes`, sorted."""
+    path = Path(path)
+    if not path.exists():
+        raise CorpusError(path, "path", "does not exist")
+    suffixes = tuple(suffixes)
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(suffixes))
