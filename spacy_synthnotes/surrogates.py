@@ -144,6 +144,8 @@ class DocumentSurrogates:
     categories (Optional[Dict[str, str]]): Label -> surrogate category overrides.
     forbidden (Iterable[str]): The document's original PHI strings; no surrogate
         (or name part) may equal one of them.
+    dates (Sequence[str]): The document's date strings: the date offset is drawn
+        so that no shifted date equals an original PHI string of the document.
     """
 
     def __init__(
@@ -155,18 +157,18 @@ class DocumentSurrogates:
         age_jitter: int = 2,
         categories: Optional[Dict[str, str]] = None,
         forbidden: Iterable[str] = (),
+        dates: Sequence[str] = (),
     ):
         self.faker = faker
         self.faker.seed_instance(seed)
         self.rng = Random(seed)
-        low, high = date_shift
-        self.date_offset = self.rng.randint(low, high) * self.rng.choice((-1, 1))
         self.age_jitter = age_jitter
         self.categories = categories or {}
         self.forbidden: Set[str] = set()
         for text in forbidden:
             self.forbidden.add(text.lower())
             self.forbidden.update(tok.lower().strip(",.") for tok in text.split())
+        self.date_offset = self._choose_offset(date_shift, dates)
         self._cache: Dict[Tuple[str, str], str] = {}
         self._name_parts: Dict[str, str] = {}
         self._first_names: Set[str] = set()
@@ -176,6 +178,16 @@ class DocumentSurrogates:
         self._given_names = _given_names(faker, "first_names")
         self._used: Set[str] = set()
         self.counts: Dict[str, int] = {}
+
+    def _choose_offset(self, date_shift: Tuple[int, int], dates: Sequence[str]) -> int:
+        low, high = date_shift
+        offset = 0
+        for _ in range(_MAX_TRIES):
+            offset = self.rng.randint(low, high) * self.rng.choice((-1, 1))
+            shifted = (shift_date(d, offset) for d in dates)
+            if not any(x is not None and x.lower() in self.forbidden for x in shifted):
+                break
+        return offset
 
     # -- public API ---------------------------------------------------------
     def observe_names(self, mentions: Sequence[str]) -> None:

@@ -10,7 +10,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from faker import Faker
 from spacy.util import registry
 
-from ..labels import validate_categories
+from ..labels import DATE, NAME, surrogate_category, validate_categories
 from ..surrogates import DocumentSurrogates
 from .base import KEEP, PHI, NotePlan, Segment, Synthesis
 
@@ -49,6 +49,7 @@ class SurrogateGenerator:
     def surrogates_for(self, plan: NotePlan) -> DocumentSurrogates:
         """A consistent surrogate table for one note (also used by other generators)."""
         phi = [ent for ent in plan.entities if ent.action == PHI]
+        categories = {ent.label: surrogate_category(ent.label, self.categories) for ent in phi}
         table = DocumentSurrogates(
             self._faker,
             plan.seed,
@@ -56,8 +57,9 @@ class SurrogateGenerator:
             age_jitter=self.age_jitter,
             categories=self.categories,
             forbidden=[ent.text for ent in phi],
+            dates=[ent.text for ent in phi if categories[ent.label] == DATE],
         )
-        table.observe_names([e.text for e in phi if table.category(e.label) == "name"])
+        table.observe_names([ent.text for ent in phi if categories[ent.label] == NAME])
         return table
 
     def __call__(self, plans: Sequence[NotePlan]) -> List[Synthesis]:

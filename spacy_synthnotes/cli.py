@@ -1,0 +1,91 @@
+"""Command line: `python -m spacy_synthnotes COMMAND`."""
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import spacy
+import srsly
+import typer
+from wasabi import msg
+
+from .readers import CorpusError
+
+app = typer.Typer(name="spacy_synthnotes", help="Synthetic clinical notes with spaCy.", no_args_is_help=True)
+
+
+@app.command("demo-corpus")
+def demo_corpus_cli(
+    output_dir: Path = typer.Argument(..., help="Directory for {train,dev,test}.spacy and .jsonl"),
+    n_notes: int = typer.Option(600, "--n-notes", "-n", help="Number of notes"),
+    seed: int = typer.Option(0, "--seed", help="Seed of the text and the PHI"),
+    lang: str = typer.Option("en", "--lang", help="spaCy language whose tokenizer is used"),
+    locale: str = typer.Option("en_US", "--locale", help="Faker locale of the PHI"),
+) -> None:
+    """Write the seeded demo corpus of annotated clinical notes."""
+    from .demo import build_demo_corpus
+
+    counts = build_demo_corpus(output_dir, spacy.blank(lang), n_notes=n_notes, seed=seed, locale=locale)
+    msg.good(
+        f"Wrote {sum(counts.values())} notes to {output_dir}",
+        ", ".join(f"{k}: {v}" for k, v in counts.items()),
+    )
+
+
+@app.command("synthesize")
+def synthesize_cli(
+    pipeline: str = typer.Argument(..., help="Pipeline directory or package with a synth_notes component"),
+    input_path: Path = typer.Argument(
+        ..., help="Input: .jsonl, .spacy, .conll/.bio/.tsv or a brat directory"
+    ),
+    output_path: Path = typer.Argument(..., help="Output: .jsonl (streamed) or .spacy"),
+    input_format: str = typer.Option("auto", "--input-format", help="auto, jsonl, docbin, conll or brat"),
+    batch_size: int = typer.Option(32, "--batch-size", "-b", help="Docs per batch"),
+    n_process: int = typer.Option(1, "--n-process", "-p", help="Processes (nlp.pipe n_process)"),
+    on_error: str = typer.Option(
+        "raise", "--on-error", help="raise: stop at a bad record; skip: skip and report"
+    ),
+    limit: int = typer.Option(0, "--limit", help="Read at most this many notes (0 = all)"),
+    summary_path: Optional[Path] = typer.Option(None, "--summary", help="Write the run summary as JSON here"),
+) -> None:
+    """Write a synthetic version of every note of a corpus."""
+    from .synthesize import load_pipeline, synthesize_corpus
+
+    start = time.time()
+    try:
+        nlp = load_pipeline(pipeline)
+        summary = synthesize_corpus(
+            nlp,
+            input_path,
+            output_path,
+            input_format=input_format,
+            batch_size=batch_size,
+            n_process=n_process,
+            on_error=on_error,
+            limit=limit,
+            progress=True,
+        )
+    except (CorpusError, ValueError, OSError) as err:
+        msg.fail("Synthesis failed", str(err), exits=1)
+    seconds = time.time() - start
+    summary["seconds"] = round(seconds, 2)
+    counts = summary["counts"]
+    msg.good(f"Wrote {summary['notes']} synthetic notes to {output_path} in {seconds:.1f}s")
+    msg.table(
+        [
+            ("PHI entities replaced", counts.get("phi_replaced", 0)),
+            ("clinical entities kept", counts.get("kept", 0)),
+            ("entities dropped", counts.get("dropped", 0)),
+            ("kept entities not exact", summary["kept_entities_inexact"]),
+            ("source PHI strings found in output", summary["phi_strings_leaked"]),
+            ("input problems skipped", len(summary["input_problems"])),
+        ]
+    )
+    if summary_path is not None:
+        srsly.write_json(summary_path, summary)
+    if summary["kept_entities_inexact"] or summary["phi_strings_leaked"]:
+        msg.warn("Check the summary: some kept entities are not exact or source PHI strings remain.")
+
+
+def main() -> None:
+    app()

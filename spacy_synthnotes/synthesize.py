@@ -1,0 +1,154 @@
+"""Synthesize a corpus: read annotated notes, run the pipeline, write synthetic notes as they come."""
+
+import re
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+
+import spacy
+import srsly
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin
+
+from .extensions import NOTE_META, SYNTHETIC_ALIGNMENT, SYNTHETIC_REPORT
+from .readers import doc_to_record, open_corpus
+
+OUTPUT_FORMATS = ("jsonl", "docbin")
+
+
+def load_pipeline(name: Union[str, Path]) -> Language:
+    """Load a pipeline (directory or package) and check that it has a `synth_notes` component."""
+    nlp = spacy.load(name)
+    if not any(nlp.get_pipe_meta(n).factory == "synth_notes" for n in nlp.pipe_names):
+        raise ValueError(
+            f"Pipeline {name} has no synth_notes component (pipes: {nlp.pipe_names}). "
+            "Add it with nlp.add_pipe('synth_notes') and save the pipeline, or assemble one "
+            "from configs/synth_surrogate.cfg with `python -m spacy assemble`."
+        )
+    return nlp
+
+
+def phi_leaks(source: Doc, synthetic_text: str, phi_labels: List[str]) -> List[Tuple[str, str]]:
+    """Source PHI strings found in the synthetic text more often than the source's own
+    non-PHI text explains.
+
+    A string is counted as a whole word, case-sensitively. Occurrences outside
+    PHI spans of the source are subtracted, so a state "MD" is not a leak when
+    the note also writes the credential ", MD". Numbers of at most three digits
+    (ages, days) are not counted: they collide with doses and lab values.
+    RETURNS (List[Tuple[str, str]]): (label, text) of each leaked PHI string.
+    """
+    phi = [e for e in source.ents if e.label_ in phi_labels]
+    masked = list(source.text)
+    for ent in phi:
+        masked[ent.start_char : ent.end_char] = " " * (ent.end_char - ent.start_char)
+    outside = "".join(masked)
+    leaks = []
+    for text, label in sorted({(e.text.strip(), e.label_) for e in phi}):
+        if not text or re.fullmatch(r"\d{1,3}", text):
+            continue
+        pattern = re.compile(rf"(?<!\w){re.escape(text)}(?!\w)")
+        if len(pattern.findall(synthetic_text)) > len(pattern.findall(outside)):
+            leaks.append((label, text))
+    return leaks
+
+
+def output_record(doc: Doc, synthetic: Doc) -> Dict[str, Any]:
+    """The JSONL record of a processed Doc: its synthetic text and spans, plus provenance."""
+    meta = dict(doc._.get(NOTE_META) or {})
+    record = doc_to_record(
+        synthetic.text,
+        [(e.start_char, e.end_char, e.label_) for e in synthetic.ents],
+        {"source_id": meta.get("id"), **{k: v for k, v in meta.items() if k != "id"}},
+    )
+    record["report"] = doc._.get(SYNTHETIC_REPORT)
+    record["alignment"] = doc._.get(SYNTHETIC_ALIGNMENT)
+    return record
+
+
+class Summary:
+    """Counts over a synthesis run, printed by the CLI and written as JSON."""
+
+    def __init__(self, phi_labels: List[str]):
+        self.phi_labels = phi_labels
+        self.notes = 0
+        self.counts: Dict[str, int] = {}
+        self.leaks: List[Dict[str, str]] = []
+        self.inexact: List[Dict[str, Any]] = []
+
+    def add(self, doc: Doc, synthetic: Doc) -> None:
+        """Count one processed Doc and check its kept entities and PHI."""
+        self.notes += 1
+        for key, value in (doc._.get(SYNTHETIC_REPORT) or {}).items():
+            self.counts[key] = self.counts.get(key, 0) + value
+        note_id = (doc._.get(NOTE_META) or {}).get("id", str(self.notes - 1))
+        for record in doc._.get(SYNTHETIC_ALIGNMENT) or []:
+            if record["action"] != "keep":
+                continue
+            (s, e, _), (ts, te, _) = record["source"], record["target"]
+            if doc.text[s:e] != synthetic.text[ts:te]:
+                self.inexact.append(
+                    {"note": note_id, "source": doc.text[s:e], "synthetic": synthetic.text[ts:te]}
+                )
+        for label, text in phi_leaks(doc, synthetic.text, self.phi_labels):
+            self.leaks.append({"note": note_id, "label": label, "text": text})
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "notes": self.notes,
+            "counts": self.counts,
+            "kept_entities_inexact": len(self.inexact),
+            "phi_strings_leaked": len(self.leaks),
+            "leaks": self.leaks[:100],
+            "inexact": self.inexact[:100],
+        }
+
+
+def synthesize_corpus(
+    nlp: Language,
+    input_path: Union[str, Path],
+    output_path: Union[str, Path],
+    *,
+    input_format: str = "auto",
+    output_format: Optional[str] = None,
+    batch_size: int = 32,
+    n_process: int = 1,
+    on_error: str = "raise",
+    limit: int = 0,
+    progress: bool = False,
+) -> Dict[str, Any]:
+    """Read `input_path`, write the synthetic notes to `output_path`, return a summary.
+
+    JSONL output is written record by record, so memory does not grow with the
+    corpus; DocBin output is collected and written at the end.
+    RETURNS (Dict[str, Any]): The summary (see `Summary.to_dict`) and the input problems.
+    """
+    output_path = Path(output_path)
+    fmt = output_format or ("docbin" if output_path.suffix == ".spacy" else "jsonl")
+    if fmt not in OUTPUT_FORMATS:
+        raise ValueError(f"Unknown output format {fmt!r}; choose from {OUTPUT_FORMATS}.")
+    corpus = open_corpus(input_path, input_format, on_error=on_error, limit=limit)
+    pipe_name = next(n for n in nlp.pipe_names if nlp.get_pipe_meta(n).factory == "synth_notes")
+    summary = Summary(nlp.get_pipe(pipe_name).cfg["phi_labels"])
+    docs: Iterator[Doc] = nlp.pipe(corpus.docs(nlp), batch_size=batch_size, n_process=n_process)
+    if progress:
+        from tqdm import tqdm
+
+        docs = tqdm(docs, desc="synthesize", unit="note")
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "jsonl":
+        with output_path.open("w", encoding="utf8") as file_:
+            for doc in docs:
+                synthetic = doc._.synthetic
+                summary.add(doc, synthetic)
+                file_.write(srsly.json_dumps(output_record(doc, synthetic)) + "\n")
+    else:
+        docbin = DocBin(store_user_data=True)
+        for doc in docs:
+            synthetic = doc._.synthetic
+            summary.add(doc, synthetic)
+            synthetic._.set(NOTE_META, doc._.get(NOTE_META))
+            docbin.add(synthetic)
+        docbin.to_disk(output_path)
+    result = summary.to_dict()
+    result["input_problems"] = [str(p) for p in corpus.problems]
+    return result
