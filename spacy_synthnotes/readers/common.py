@@ -179,13 +179,18 @@ class AnnotatedCorpus:
     def _valid_spans(self, doc: Doc, record: Record):
         previous_end, previous_where = -1, ""
         n = len(record.text)
-        for start, end, label, where in sorted(record.spans, key=lambda s: (s[0], -s[1])):
-            location = f"{record.location}, {where}"
-            if not isinstance(start, int) or not isinstance(end, int):
+        spans = []
+        for start, end, label, where in record.spans:
+            if isinstance(start, int) and isinstance(end, int) and not isinstance(start, bool):
+                spans.append((start, end, label, where))
+            else:
                 self.log.report(
-                    record.path, location, f"span offsets must be integers, got {start!r}, {end!r}"
+                    record.path,
+                    f"{record.location}, {where}",
+                    f"span offsets must be integers, got {start!r}, {end!r}",
                 )
-                continue
+        for start, end, label, where in sorted(spans, key=lambda s: (s[0], -s[1])):
+            location = f"{record.location}, {where}"
             if not 0 <= start < end <= n:
                 self.log.report(
                     record.path,
@@ -198,20 +203,26 @@ class AnnotatedCorpus:
                     record.path, location, f"unknown label {label!r}; known labels: {sorted(self.labels)}"
                 )
                 continue
-            span = doc.char_span(start, end, label=label, alignment_mode=self.alignment_mode)
-            if span is not None and span.start_char < previous_end:
+            if start < previous_end:
                 self.log.report(
-                    record.path,
-                    location,
-                    f"span {start}-{end} ({label}) overlaps the span at {previous_where}",
+                    record.path, location, f"span {start}-{end} ({label}) overlaps the span at {previous_where}"
                 )
                 continue
+            span = doc.char_span(start, end, label=label, alignment_mode=self.alignment_mode)
             if span is None or not len(span):
                 self.log.report(
                     record.path,
                     location,
                     f"span {start}-{end} ({label}) {record.text[start:end]!r} does not fall on token "
                     f"boundaries; context: {record.text[max(0, start - 20) : end + 20]!r}",
+                )
+                continue
+            if span.start_char < previous_end:
+                self.log.report(
+                    record.path,
+                    location,
+                    f"span {start}-{end} ({label}) overlaps the span at {previous_where} once snapped to "
+                    f"tokens ({span.start_char}-{span.end_char})",
                 )
                 continue
             previous_end, previous_where = span.end_char, where
