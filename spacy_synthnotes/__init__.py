@@ -3,6 +3,7 @@
 from .extensions import install_extensions
 from .generators.base import EntitySpec, Generator, NotePlan, Segment, Synthesis
 from .generators.surrogate import SurrogateGenerator, make_surrogate_generator
+from .phi import SynthPhi, make_synth_phi
 from .pipe import SynthNotes, make_synth_notes
 
 __version__ = "0.1.0"
@@ -17,8 +18,10 @@ __all__ = [
     "Synthesis",
     "SurrogateGenerator",
     "SynthNotes",
+    "SynthPhi",
     "install_extensions",
     "make_surrogate_generator",
     "make_synth_notes",
+    "make_synth_phi",
     "__version__",
 ]

@@ -20,13 +20,19 @@ from .extensions import (
     install_extensions,
 )
 from .generators.base import DROP, KEEP, PHI, EntitySpec, Generator, NotePlan, Synthesis
+from .generators.surrogate import SurrogateGenerator
 from .labels import DEFAULT_PHI_LABELS
+from .phi.patterns import Match
+from .phi.residual import MODES as RESIDUAL_MODES
+from .phi.residual import merge_plain, residual_matches, scrub
 
 DEFAULT_CONFIG_STR = f"""
 [synth_notes]
 phi_labels = {json.dumps(DEFAULT_PHI_LABELS)}
 keep_labels = null
 strict_labels = false
+residual_check = "replace"
+residual_names = true
 seed = 0
 
 [synth_notes.generator]
@@ -53,6 +59,8 @@ def make_synth_notes(
     phi_labels: List[str],
     keep_labels: Optional[List[str]],
     strict_labels: bool,
+    residual_check: str,
+    residual_names: bool,
     seed: int,
 ) -> "SynthNotes":
     """Create a `synth_notes` component (see `SynthNotes`)."""
@@ -63,6 +71,8 @@ def make_synth_notes(
         phi_labels=phi_labels,
         keep_labels=keep_labels,
         strict_labels=strict_labels,
+        residual_check=residual_check,
+        residual_names=residual_names,
         seed=seed,
     )
 
@@ -87,6 +97,8 @@ class SynthNotes:
         phi_labels: Sequence[str] = tuple(DEFAULT_PHI_LABELS),
         keep_labels: Optional[Sequence[str]] = None,
         strict_labels: bool = False,
+        residual_check: str = "replace",
+        residual_names: bool = True,
         seed: int = 0,
     ):
         """Initialize the component.
@@ -99,9 +111,17 @@ class SynthNotes:
             the synthetic Doc. None keeps every label that is not PHI.
         strict_labels (bool): Raise on an entity whose label is neither PHI nor
             kept, instead of carrying its text over without an entity.
+        residual_check (str): After generation, scan the synthetic text for
+            identifier-shaped strings (dates, contacts, IDs, addresses, ages over
+            89, and with `residual_names` names in context) that are not an entity
+            the pipe wrote: "replace" them by surrogates, "drop" the note
+            (`doc._.synthetic` is None), or "off".
+        residual_names (bool): Include the name heuristics in the residual check.
         seed (int): The seed; each note's seed is derived from it and the text.
         """
         install_extensions()
+        if residual_check not in RESIDUAL_MODES:
+            raise ValueError(f"residual_check must be one of {RESIDUAL_MODES}, got {residual_check!r}")
         overlap = set(phi_labels) & set(keep_labels or ())
         if overlap:
             raise ValueError(f"Labels {sorted(overlap)} are in both phi_labels and keep_labels.")
@@ -115,8 +135,11 @@ class SynthNotes:
             "phi_labels": list(phi_labels),
             "keep_labels": None if keep_labels is None else list(keep_labels),
             "strict_labels": strict_labels,
+            "residual_check": residual_check,
+            "residual_names": residual_names,
             "seed": seed,
         }
+        self._fallback_surrogates = SurrogateGenerator()
 
     # -- labels -----------------------------------------------------------------
     def action(self, label: str) -> str:
@@ -174,10 +197,35 @@ class SynthNotes:
                 f"notes for {len(plans)} inputs."
             )
         for doc, plan, output in zip(docs, plans, outputs):
+            residual = self.check_residual(plan, output)
             synthetic, alignment, report = self.assemble(plan, output)
-            doc._.set(SYNTHETIC_DATA, synthetic.to_bytes(exclude=["user_data", "tensor"]))
+            report["residual_phi"] = len(residual)
+            if residual and self.cfg["residual_check"] == "drop":
+                report["note_dropped"] = 1
+                doc._.set(SYNTHETIC_DATA, None)
+                for record in alignment:
+                    record["target"], record["action"] = None, DROP
+            else:
+                doc._.set(SYNTHETIC_DATA, synthetic.to_bytes(exclude=["user_data", "tensor"]))
             doc._.set(SYNTHETIC_ALIGNMENT, alignment)
             doc._.set(SYNTHETIC_REPORT, report)
+
+    def check_residual(self, plan: NotePlan, output: Synthesis) -> List[Match]:
+        """Run the residual-PHI check on one note; replaces in `output` when configured.
+
+        RETURNS (List[Match]): The identifier-shaped strings found outside the
+            entities the pipe wrote (in the text before replacement).
+        """
+        mode = self.cfg["residual_check"]
+        if mode == "off":
+            return []
+        if mode == "drop":
+            return residual_matches(merge_plain(output.segments), names=self.cfg["residual_names"])
+        surrogates_for = getattr(self.generator, "surrogates_for", self._fallback_surrogates.surrogates_for)
+        table = surrogates_for(plan)
+        table.avoid(s.text for s in output.segments if s.label is not None)
+        output.segments, found = scrub(output.segments, table.replace, names=self.cfg["residual_names"])
+        return found
 
     def assemble(self, plan: NotePlan, output: Synthesis):
         """Build the synthetic Doc of one note from the generator's segments.

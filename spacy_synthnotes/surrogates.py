@@ -165,9 +165,7 @@ class DocumentSurrogates:
         self.age_jitter = age_jitter
         self.categories = categories or {}
         self.forbidden: Set[str] = set()
-        for text in forbidden:
-            self.forbidden.add(text.lower())
-            self.forbidden.update(tok.lower().strip(",.") for tok in text.split())
+        self.avoid(forbidden)
         self.date_offset = self._choose_offset(date_shift, dates)
         self._cache: Dict[Tuple[str, str], str] = {}
         self._name_parts: Dict[str, str] = {}
@@ -190,6 +188,13 @@ class DocumentSurrogates:
         return offset
 
     # -- public API ---------------------------------------------------------
+    def avoid(self, texts: Iterable[str]) -> None:
+        """Never draw these strings (or their words) as surrogates: originals, or
+        surrogates another component already wrote into the note."""
+        for text in texts:
+            self.forbidden.add(text.lower())
+            self.forbidden.update(tok.lower().strip(",.") for tok in text.split())
+
     def observe_names(self, mentions: Sequence[str]) -> None:
         """Learn which name parts are first names from multi-word mentions.
 

@@ -45,7 +45,7 @@ def test_alignment_maps_every_source_entity(nlp):
             assert synthetic.text[start:end] == ent.text
         else:
             assert record["action"] == "phi" and synthetic.text[start:end] != ent.text
-    assert doc._.synthetic_report == {"phi_replaced": 11, "kept": 4, "dropped": 0}
+    assert doc._.synthetic_report == {"phi_replaced": 11, "kept": 4, "dropped": 0, "residual_phi": 0}
 
 
 def test_source_doc_is_unchanged(nlp):

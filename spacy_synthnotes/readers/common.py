@@ -205,7 +205,9 @@ class AnnotatedCorpus:
                 continue
             if start < previous_end:
                 self.log.report(
-                    record.path, location, f"span {start}-{end} ({label}) overlaps the span at {previous_where}"
+                    record.path,
+                    location,
+                    f"span {start}-{end} ({label}) overlaps the span at {previous_where}",
                 )
                 continue
             span = doc.char_span(start, end, label=label, alignment_mode=self.alignment_mode)

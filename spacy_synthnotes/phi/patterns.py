@@ -1,0 +1,304 @@
+"""Shape patterns for the HIPAA identifiers that have a shape, and name heuristics.
+
+Pure functions over text: each finder returns `Match(start, end, label, rule)`
+character spans, so the same rules serve the `synth_phi` component (snapped to
+tokens there) and the residual-PHI check on synthetic text. Negative contexts
+keep doses ("5/325 mg"), vitals ("BP 120/80"), scores ("GCS 15", "pain 2/10",
+"strength 4/5") and lab values out.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterable, List, Pattern, Sequence, Tuple
+
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
+_WEEKDAY = r"(?:Mon|Tues?|Wed(?:nes)?|Thu(?:rs)?|Fri|Sat(?:ur)?|Sun)(?:day)?\.?"
+_ORD = r"(?:st|nd|rd|th)"
+_DAY = r"(?:0?[1-9]|[12]\d|3[01])"
+_MON_NUM = r"(?:0?[1-9]|1[0-2])"
+_YEAR = r"(?:19|20)\d{2}"
+_TIME = r"(?:\s*(?:at\s+)?(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\s*[AaPp]\.?[Mm]\.?)?)?"
+# Words before or after a slash pair that make it a score, ratio or dose, not a date.
+_NOT_DATE_BEFORE = (
+    r"(?<!\bBP )(?<!\bBP: )(?<!\bpain )(?<!\bstrength )(?<!\bscore )(?<!\bGCS )(?<!\bgrade )"
+    r"(?<!\bpressure )(?<!\brated )(?<!\brates )(?<!\bmurmur )(?<!\bpower )(?<![\d./:])"
+)
+_NOT_DATE_AFTER = (
+    r"(?!\s*(?:mg|mcg|g|mL|ml|units?|tabs?|strength|sets|reps|scale|points?)\b)(?![\d/.]*\d)(?!%)"
+)
+
+
+@dataclass(frozen=True)
+class Match:
+    """A character span found by a rule."""
+
+    start: int
+    end: int
+    label: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    label: str
+    pattern: Pattern[str]
+    group: int = 0
+
+
+def _rule(name: str, label: str, pattern: str, flags: int = 0, group: int = 0) -> Rule:
+    return Rule(name, label, re.compile(pattern, flags), group)
+
+
+SHAPE_RULES: List[Rule] = [
+    # -- dates ----------------------------------------------------------------------------------
+    _rule("date_ymd", "DATE", rf"(?<![\d/.-]){_YEAR}([-/.])(?:0?[1-9]|1[0-2])\1{_DAY}(?![\d/])" + _TIME),
+    _rule(
+        "date_mdy",
+        "DATE",
+        rf"{_NOT_DATE_BEFORE}(?:{_WEEKDAY},?\s+)?{_MON_NUM}([-/.]){_DAY}\1(?:{_YEAR}|\d{{2}})(?![\d/])"
+        + _TIME,
+    ),
+    _rule("date_dmy", "DATE", rf"(?<![\d/.]){_DAY}([-/.]){_MON_NUM}\1{_YEAR}(?![\d/])" + _TIME),
+    _rule(
+        "date_d_mon_y",
+        "DATE",
+        rf"\b(?:{_WEEKDAY},?\s+)?{_DAY}{_ORD}?(?:[- ]|\s+of\s+){_MONTH}(?:[- ]|,\s*)(?:{_YEAR}|\d{{2}})\b"
+        + _TIME,
+        re.IGNORECASE,
+    ),
+    _rule(
+        "date_mon_d_y",
+        "DATE",
+        rf"\b(?:{_WEEKDAY},?\s+)?{_MONTH}\s+{_DAY}{_ORD}?(?:,?\s*{_YEAR})?(?!\s*(?:mg|mcg|units?)\b)(?![\d:])"
+        + _TIME,
+        re.IGNORECASE,
+    ),
+    _rule(
+        "date_d_mon",
+        "DATE",
+        rf"\b{_DAY}{_ORD}?(?:\s+of)?\s+{_MONTH}(?![a-z])(?:,?\s*{_YEAR})?",
+        re.IGNORECASE,
+    ),
+    _rule("date_mon_y", "DATE", rf"\b{_MONTH},?\s+{_YEAR}\b", re.IGNORECASE),
+    _rule("date_m_y", "DATE", rf"(?<![\d/.]){_MON_NUM}/{_YEAR}(?![\d/])"),
+    _rule("date_md", "DATE", rf"{_NOT_DATE_BEFORE}\b{_MON_NUM}/{_DAY}{_NOT_DATE_AFTER}(?!/)"),
+    _rule(
+        "date_the_day", "DATE", rf"\bthe\s+{_DAY}{_ORD}\b(?!\s+(?:percentile|week|day|cycle))", re.IGNORECASE
+    ),
+    _rule(
+        "date_year_in_context",
+        "DATE",
+        rf"\b(?:in|since|from|until|during|of|by|early|late|mid-?)\s+({_YEAR})\b"
+        r"(?!\s*(?:mg|units?|mL|patients?|cells|copies|[a-zA-Zμ]+/[a-zA-Z]))",
+        re.IGNORECASE,
+        group=1,
+    ),
+    # -- contacts -------------------------------------------------------------------------------
+    _rule("email", "EMAIL", r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"),
+    _rule("url", "URL", r"\b(?:https?://|www\.)[^\s<>\"']+[^\s<>\"'.,;:)]", re.IGNORECASE),
+    _rule(
+        "ipv4",
+        "IPADDR",
+        r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.]*\d)",
+    ),
+    _rule(
+        "fax", "FAX", r"(?i:\bfax\b)[\s:#.]*((?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4})\b", group=1
+    ),
+    _rule(
+        "phone",
+        "PHONE",
+        r"(?<![\w/.-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w/-])",
+    ),
+    _rule(
+        "phone_short",
+        "PHONE",
+        r"(?i:\b(?:phone|tel|call|pager|pgr|cell|beeper|ext)\b)[\s:#.]*(?:at\s+)?(\d{3}[-.]\d{4}|x?\d{4,5})\b",
+        group=1,
+    ),
+    # -- identifiers --------------------------------------------------------------------------------
+    _rule("ssn", "SSN", r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])"),
+    _rule(
+        "mrn",
+        "MEDICALRECORD",
+        r"(?i:\b(?:MRN|MR\s?#|Med(?:ical)?\s+Rec(?:ord)?\s*(?:#|No\.?|Number)?|Unit\s+No\.?))"
+        r"[\s:#.]*([A-Za-z]{0,3}-?\d[\d-]{3,}[A-Za-z0-9]*)\b",
+        group=1,
+    ),
+    _rule(
+        "account",
+        "ACCOUNT",
+        r"(?i:\b(?:acct|account|billing|member\s+id|policy|insurance\s+id|claim)\b\s*(?:#|no\.?|number)?)"
+        r"[\s:#.]*([A-Za-z]{0,3}-?\d[\d-]{3,}[A-Za-z0-9]*)\b",
+        group=1,
+    ),
+    _rule(
+        "id_keyword",
+        "IDNUM",
+        r"(?i:\b(?:id|accession|encounter|visit|order|specimen|case|ref(?:erence)?|license|lic|dea|npi)\b\s*"
+        r"(?:#|no\.?|number)?)[\s:#.]*([A-Za-z]{0,3}-?\d[\d-]{3,}[A-Za-z0-9]*)\b",
+        group=1,
+    ),
+    _rule(
+        "long_number",
+        "IDNUM",
+        r"(?<![\w.,/-])[A-Z]{0,3}\d{7,}(?![\w.,/-]*\d)(?!\s*(?:mg|mcg|units?|mL|cells|copies))",
+    ),
+    # -- locations ---------------------------------------------------------------------------------
+    _rule(
+        "street",
+        "STREET",
+        r"\b\d{1,6}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][a-z]+\.?\s+){1,3}"
+        r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct|Place|Pl|Terrace|Ter|"
+        r"Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Trl|Plaza|Alley|Row|Path|Pike|Crossing|Loop)\b\.?"
+        r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|#)\.?\s*#?\s*[\w-]+)?",
+    ),
+    _rule("zip_after_state", "ZIP", r"(?<=\b[A-Z]{2}\s)(\d{5}(?:-\d{4})?)\b"),
+    _rule("zip_keyword", "ZIP", r"(?i:\bzip(?:\s*code)?\b)[\s:#.]*(\d{5}(?:-\d{4})?)\b", group=1),
+    # -- ages over 89 -------------------------------------------------------------------------------
+    _rule(
+        "age_over_89",
+        "AGE",
+        r"\b(9\d|1[0-1]\d)(?=(?:-|\s)?(?:years?|yrs?|y/?o|yo)\b|-year-old)",
+        re.IGNORECASE,
+        group=1,
+    ),
+    _rule("age_over_89_keyword", "AGE", r"(?i:\bage[d:]?\s+)(9\d|1[0-1]\d)\b", group=1),
+]
+
+_NAME = r"[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?"
+_NAME_OR_INITIAL = rf"(?:{_NAME}|[A-Z]\.)"
+_FULL_NAME = rf"{_NAME}(?:\s+{_NAME_OR_INITIAL}){{0,2}}"
+_CREDENTIAL = r"(?:MD|M\.D\.|DO|RN|NP|PA|PA-C|PhD|DDS|LPN|CNA|PT|OT|RD|MSW|LCSW|FNP|ANP|CRNA)\b"
+_RELATION = (
+    r"(?:wife|husband|daughter|son|sister|brother|mother|father|niece|nephew|aunt|uncle|friend|partner|"
+    r"spouse|granddaughter|grandson|caregiver|neighbor)"
+)
+_NOT_NAME = {
+    "The",
+    "Patient",
+    "Pt",
+    "He",
+    "She",
+    "His",
+    "Her",
+    "They",
+    "This",
+    "That",
+    "Hospital",
+    "Medical",
+    "Center",
+    "Clinic",
+    "Department",
+    "Emergency",
+    "Discharge",
+    "Admission",
+    "History",
+    "Date",
+    "No",
+    "Yes",
+    "Not",
+    "Unit",
+    "Room",
+    "Report",
+    "Note",
+    "Service",
+    "Follow",
+    "Plan",
+    "Assessment",
+    "Signed",
+    "Electronically",
+}
+
+NAME_RULES: List[Rule] = [
+    _rule("title_patient", "PATIENT", rf"\b(?:Mr|Mrs|Ms|Miss|Mx)\.?\s+({_FULL_NAME})", group=1),
+    _rule("title_doctor", "DOCTOR", rf"\b(?:Dr|Doctor|Prof)\.?\s+({_FULL_NAME})", group=1),
+    _rule("credential", "DOCTOR", rf"\b({_NAME}(?:\s+{_NAME_OR_INITIAL}){{1,2}}),?\s+{_CREDENTIAL}", group=1),
+    _rule(
+        "signature",
+        "DOCTOR",
+        rf"(?i:\b(?:signed\s+by|signed|dictated\s+by|transcribed\s+by|attending|resident|cc|rn|np|"
+        rf"provider|physician|author|seen\s+by|reviewed\s+by|co-signed\s+by)\b:?\s+)(?:Dr\.?\s+)?({_FULL_NAME})",
+        group=1,
+    ),
+    _rule(
+        "header_name",
+        "PATIENT",
+        rf"(?im:^\s*(?:patient(?:\s+name)?|pt|name)\s*:\s*)({_NAME},\s+{_FULL_NAME}|{_FULL_NAME})",
+        group=1,
+    ),
+    _rule("relation", "PATIENT", rf"(?i:\b{_RELATION}\b)[,:]?\s+({_NAME}(?:\s+{_NAME})?)\b", group=1),
+    _rule(
+        "hospital",
+        "HOSPITAL",
+        r"\b((?:St\.\s+)?(?:[A-Z][a-z]+\s+){1,4}(?:Hospital|Medical\s+Center|Health\s+Center|Clinic|Infirmary|"
+        r"Healthcare|Health\s+System|Rehabilitation\s+Center|Nursing\s+Home))\b",
+        group=1,
+    ),
+]
+
+
+def _find(rules: Sequence[Rule], text: str) -> List[Match]:
+    found = []
+    for rule in rules:
+        for m in rule.pattern.finditer(text):
+            start, end = m.span(rule.group)
+            if start < 0 or start == end:
+                continue
+            value = text[start:end]
+            # Trailing time/space pieces of a pattern are part of the match, trailing space is not.
+            end = start + len(value.rstrip())
+            if rule.label in ("PATIENT", "DOCTOR"):
+                start, end = _trim_name(text, start, end)
+                if start >= end:
+                    continue
+            found.append(Match(start, end, rule.label, rule.name))
+    return found
+
+
+def _trim_name(text: str, start: int, end: int) -> Tuple[int, int]:
+    """Drop leading/trailing words that are not names ("The", "Hospital"...)."""
+    words = list(re.finditer(r"\S+", text[start:end]))
+    while words and words[0].group().strip(",.") in _NOT_NAME:
+        words.pop(0)
+    while words and words[-1].group().strip(",.") in _NOT_NAME:
+        words.pop()
+    if not words:
+        return start, start
+    return start + words[0].start(), start + words[-1].end()
+
+
+def find_shapes(text: str) -> List[Match]:
+    """Identifier-shaped strings: dates, contacts, IDs, addresses, ages over 89."""
+    return resolve_overlaps(_find(SHAPE_RULES, text))
+
+
+def find_names(text: str) -> List[Match]:
+    """Person and facility names found by context heuristics (titles, signatures, relations)."""
+    return resolve_overlaps(_find(NAME_RULES, text))
+
+
+def find_identifiers(text: str, names: bool = True) -> List[Match]:
+    """Shape matches, plus name heuristics where `names` is set; shapes win overlaps."""
+    shapes = find_shapes(text)
+    if not names:
+        return shapes
+    return resolve_overlaps(
+        shapes + find_names(text), priority=lambda m: 0 if m.label not in NAME_LABELS else 1
+    )
+
+
+NAME_LABELS = {"PATIENT", "DOCTOR", "HOSPITAL"}
+
+
+def resolve_overlaps(matches: Iterable[Match], priority: Callable[[Match], int] = lambda m: 0) -> List[Match]:
+    """Keep non-overlapping matches: lower priority value first, then longer, then earlier."""
+    ordered = sorted(matches, key=lambda m: (priority(m), -(m.end - m.start), m.start))
+    kept: List[Match] = []
+    for match in ordered:
+        if all(match.end <= k.start or match.start >= k.end for k in kept):
+            kept.append(match)
+    return sorted(kept, key=lambda m: m.start)
