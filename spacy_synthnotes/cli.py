@@ -70,10 +70,14 @@ def synthesize_cli(
     seconds = time.time() - start
     summary["seconds"] = round(seconds, 2)
     counts = summary["counts"]
-    msg.good(f"Wrote {summary['notes']} synthetic notes to {output_path} in {seconds:.1f}s")
+    msg.good(
+        f"Wrote {summary['written']} of {summary['notes']} synthetic notes to {output_path} in {seconds:.1f}s"
+    )
     msg.table(
         [
             ("PHI entities replaced", counts.get("phi_replaced", 0)),
+            ("residual PHI found by the last check", counts.get("residual_phi", 0)),
+            ("notes dropped by the residual check", len(summary["dropped_notes"])),
             ("clinical entities kept", counts.get("kept", 0)),
             ("entities dropped", counts.get("dropped", 0)),
             ("kept entities not exact", summary["kept_entities_inexact"]),
@@ -85,6 +89,68 @@ def synthesize_cli(
         srsly.write_json(summary_path, summary)
     if summary["kept_entities_inexact"] or summary["phi_strings_leaked"]:
         msg.warn("Check the summary: some kept entities are not exact or source PHI strings remain.")
+
+
+@app.command("evaluate-phi")
+def evaluate_phi_cli(
+    gold: Path = typer.Option(
+        ..., "--gold", help="Annotated corpus: .jsonl, .spacy, .conll or brat directory"
+    ),
+    pipeline: str = typer.Option(
+        "rules", "--pipeline", help="PHI pipeline (directory or package), or 'rules' for synth_phi alone"
+    ),
+    label_map: Optional[str] = typer.Option(
+        None, "--label-map", help="Gold -> our labels, a JSON object or file"
+    ),
+    output: Optional[Path] = typer.Option(None, "--output", help="Write the scores and misses as JSON here"),
+    on_error: str = typer.Option("raise", "--on-error", help="raise or skip bad gold records"),
+    show_misses: int = typer.Option(20, "--show-misses", help="Print this many missed HIPAA entities"),
+) -> None:
+    """Token- and entity-level PHI recall/precision, per label and HIPAA-only, with the misses."""
+    from .labels import DEFAULT_PHI_LABELS
+    from .phi.evaluate import evaluate_phi
+    from .readers import open_corpus
+
+    mapping = {}
+    if label_map:
+        mapping = srsly.read_json(label_map) if Path(label_map).exists() else srsly.json_loads(label_map)
+    if pipeline == "rules":
+        nlp = spacy.blank("en")
+        nlp.add_pipe("synth_phi")
+    else:
+        nlp = spacy.load(pipeline, exclude=["synth_notes"])
+    try:
+        docs = list(open_corpus(gold, on_error=on_error).docs(spacy.blank("en")))
+    except (CorpusError, ValueError) as err:
+        msg.fail("Cannot read the gold corpus", str(err), exits=1)
+    phi_labels = sorted(set(DEFAULT_PHI_LABELS) | set(mapping.values()))
+    scores = evaluate_phi(docs, nlp, phi_labels, mapping)
+    rows = [("HIPAA", scores["hipaa"]), ("all PHI", scores["all"])]
+    rows += [(label, block) for label, block in scores["per_label"].items()]
+
+    def fmt(value) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    msg.table(
+        [
+            (
+                name,
+                b["gold_tokens"],
+                fmt(b["token_recall"]),
+                fmt(b["token_precision"]),
+                fmt(b["entity_recall"]),
+                fmt(b["entity_precision"]),
+            )
+            for name, b in rows
+        ],
+        header=("", "gold tokens", "token R", "token P", "entity R", "entity P"),
+        divider=True,
+    )
+    hipaa_misses = [m for m in scores["misses"] if m["hipaa"]]
+    for miss in hipaa_misses[:show_misses]:
+        msg.text(f"missed {miss['label']} {miss['text']!r} in {miss['doc']}: ...{miss['context']!r}...")
+    if output is not None:
+        srsly.write_json(output, scores)
 
 
 def main() -> None:

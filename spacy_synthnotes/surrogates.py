@@ -263,7 +263,7 @@ class DocumentSurrogates:
         self.counts[key] = self.counts.get(key, 0) + 1
 
     def _reshape(self, original: str) -> str:
-        if not any(c.isalnum() for c in original):
+        if not any(c.isdigit() or c in string.ascii_letters for c in original):
             return self._draw(original, lambda: self.faker.bothify("#######"))
         return self._draw(original, lambda: reshape(original, self.rng), keep_case=False)
 

@@ -74,13 +74,21 @@ class Summary:
         self.counts: Dict[str, int] = {}
         self.leaks: List[Dict[str, str]] = []
         self.inexact: List[Dict[str, Any]] = []
+        self.dropped: List[str] = []
 
-    def add(self, doc: Doc, synthetic: Doc) -> None:
-        """Count one processed Doc and check its kept entities and PHI."""
+    def add(self, doc: Doc, synthetic: Optional[Doc]) -> bool:
+        """Count one processed Doc and check its kept entities and PHI.
+
+        RETURNS (bool): Whether the note has a synthetic version to write (False
+            when the residual-PHI check dropped it).
+        """
         self.notes += 1
         for key, value in (doc._.get(SYNTHETIC_REPORT) or {}).items():
             self.counts[key] = self.counts.get(key, 0) + value
         note_id = (doc._.get(NOTE_META) or {}).get("id", str(self.notes - 1))
+        if synthetic is None:
+            self.dropped.append(note_id)
+            return False
         for record in doc._.get(SYNTHETIC_ALIGNMENT) or []:
             if record["action"] != "keep":
                 continue
@@ -91,10 +99,13 @@ class Summary:
                 )
         for label, text in phi_leaks(doc, synthetic.text, self.phi_labels):
             self.leaks.append({"note": note_id, "label": label, "text": text})
+        return True
 
     def to_dict(self) -> Dict[str, Any]:
         return {
             "notes": self.notes,
+            "written": self.notes - len(self.dropped),
+            "dropped_notes": self.dropped,
             "counts": self.counts,
             "kept_entities_inexact": len(self.inexact),
             "phi_strings_leaked": len(self.leaks),
@@ -135,17 +146,16 @@ def synthesize_corpus(
 
         docs = tqdm(docs, desc="synthesize", unit="note")
     output_path.parent.mkdir(parents=True, exist_ok=True)
+    processed = ((doc, doc._.synthetic) for doc in docs)
+    # Summary.add counts every note and says whether it has a synthetic version to write.
+    written = ((doc, synthetic) for doc, synthetic in processed if summary.add(doc, synthetic))
     if fmt == "jsonl":
         with output_path.open("w", encoding="utf8") as file_:
-            for doc in docs:
-                synthetic = doc._.synthetic
-                summary.add(doc, synthetic)
+            for doc, synthetic in written:
                 file_.write(srsly.json_dumps(output_record(doc, synthetic)) + "\n")
     else:
         docbin = DocBin(store_user_data=True)
-        for doc in docs:
-            synthetic = doc._.synthetic
-            summary.add(doc, synthetic)
+        for doc, synthetic in written:
             synthetic._.set(NOTE_META, doc._.get(NOTE_META))
             docbin.add(synthetic)
         docbin.to_disk(output_path)

@@ -1,4 +1,5 @@
 """The README's Python example runs and prints what the README says it prints."""
+
 import contextlib
 import io
 import re

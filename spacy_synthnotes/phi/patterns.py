@@ -9,6 +9,8 @@ keep doses ("5/325 mg"), vitals ("BP 120/80"), scores ("GCS 15", "pain 2/10",
 
 import re
 from dataclasses import dataclass
+
+from faker.providers.address.en_US import Provider as _UsAddress
 from typing import Callable, Iterable, List, Pattern, Sequence, Tuple
 
 _MONTH = (
@@ -20,7 +22,6 @@ _ORD = r"(?:st|nd|rd|th)"
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _MON_NUM = r"(?:0?[1-9]|1[0-2])"
 _YEAR = r"(?:19|20)\d{2}"
-_TIME = r"(?:\s*(?:at\s+)?(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\s*[AaPp]\.?[Mm]\.?)?)?"
 # Words before or after a slash pair that make it a score, ratio or dose, not a date.
 _NOT_DATE_BEFORE = (
     r"(?<!\bBP )(?<!\bBP: )(?<!\bpain )(?<!\bstrength )(?<!\bscore )(?<!\bGCS )(?<!\bgrade )"
@@ -28,6 +29,37 @@ _NOT_DATE_BEFORE = (
 )
 _NOT_DATE_AFTER = (
     r"(?!\s*(?:mg|mcg|g|mL|ml|units?|tabs?|strength|sets|reps|scale|points?)\b)(?![\d/.]*\d)(?!%)"
+)
+
+
+_STREET_SUFFIX = "|".join(
+    sorted(
+        {
+            *_UsAddress.street_suffixes,
+            "St",
+            "Ave",
+            "Rd",
+            "Blvd",
+            "Ln",
+            "Dr",
+            "Ct",
+            "Pl",
+            "Ter",
+            "Cir",
+            "Pkwy",
+            "Hwy",
+            "Sq",
+            "Trl",
+        },
+        key=len,
+        reverse=True,
+    )
+)
+_STATES = "|".join(_UsAddress.states_abbr)
+# "City, ST": MD and PA are credentials too ("Jane Doe, MD"), so they need a ZIP after them.
+_CITY_STATE = (
+    rf"\b((?:[A-Z][a-z]+\s){{0,2}}[A-Z][a-z]+),\s+"
+    rf"((?!MD\b|PA\b)(?:{_STATES})\b(?=\s+\d{{5}}|[\s.,;)]|$)|(?:MD|PA)(?=\s+\d{{5}}))"
 )
 
 
@@ -55,26 +87,23 @@ def _rule(name: str, label: str, pattern: str, flags: int = 0, group: int = 0) -
 
 SHAPE_RULES: List[Rule] = [
     # -- dates ----------------------------------------------------------------------------------
-    _rule("date_ymd", "DATE", rf"(?<![\d/.-]){_YEAR}([-/.])(?:0?[1-9]|1[0-2])\1{_DAY}(?![\d/])" + _TIME),
+    _rule("date_ymd", "DATE", rf"(?<![\d/.-]){_YEAR}([-/.])(?:0?[1-9]|1[0-2])\1{_DAY}(?![\d/])"),
     _rule(
         "date_mdy",
         "DATE",
-        rf"{_NOT_DATE_BEFORE}(?:{_WEEKDAY},?\s+)?{_MON_NUM}([-/.]){_DAY}\1(?:{_YEAR}|\d{{2}})(?![\d/])"
-        + _TIME,
+        rf"{_NOT_DATE_BEFORE}(?:{_WEEKDAY},?\s+)?{_MON_NUM}([-/.]){_DAY}\1(?:{_YEAR}|\d{{2}})(?![\d/])",
     ),
-    _rule("date_dmy", "DATE", rf"(?<![\d/.]){_DAY}([-/.]){_MON_NUM}\1{_YEAR}(?![\d/])" + _TIME),
+    _rule("date_dmy", "DATE", rf"(?<![\d/.]){_DAY}([-/.]){_MON_NUM}\1{_YEAR}(?![\d/])"),
     _rule(
         "date_d_mon_y",
         "DATE",
-        rf"\b(?:{_WEEKDAY},?\s+)?{_DAY}{_ORD}?(?:[- ]|\s+of\s+){_MONTH}(?:[- ]|,\s*)(?:{_YEAR}|\d{{2}})\b"
-        + _TIME,
+        rf"\b(?:{_WEEKDAY},?\s+)?{_DAY}{_ORD}?(?:[- ]|\s+of\s+){_MONTH}(?:[- ]|,\s*)(?:{_YEAR}|\d{{2}})\b",
         re.IGNORECASE,
     ),
     _rule(
         "date_mon_d_y",
         "DATE",
-        rf"\b(?:{_WEEKDAY},?\s+)?{_MONTH}\s+{_DAY}{_ORD}?(?:,?\s*{_YEAR})?(?!\s*(?:mg|mcg|units?)\b)(?![\d:])"
-        + _TIME,
+        rf"\b(?:{_WEEKDAY},?\s+)?{_MONTH}\s+{_DAY}{_ORD}?(?:,?\s*{_YEAR})?(?!\s*(?:mg|mcg|units?)\b)(?![\d:])",
         re.IGNORECASE,
     ),
     _rule(
@@ -151,27 +180,34 @@ SHAPE_RULES: List[Rule] = [
     _rule(
         "street",
         "STREET",
-        r"\b\d{1,6}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][a-z]+\.?\s+){1,3}"
-        r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct|Place|Pl|Terrace|Ter|"
-        r"Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Trl|Plaza|Alley|Row|Path|Pike|Crossing|Loop)\b\.?"
+        rf"\b\d{{1,6}}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][a-z]+\.?\s+){{1,3}}(?:{_STREET_SUFFIX})\b\.?"
         r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|#)\.?\s*#?\s*[\w-]+)?",
+    ),
+    _rule("city_state", "CITY", _CITY_STATE, group=1),
+    _rule("state_of_city", "STATE", _CITY_STATE, group=2),
+    _rule(
+        "username",
+        "USERNAME",
+        r"(?i:\b(?:signed|user(?:name)?|login|userid)\s*:\s*)([a-z][a-z0-9._-]*\d[a-z0-9]*)\b",
+        group=1,
     ),
     _rule("zip_after_state", "ZIP", r"(?<=\b[A-Z]{2}\s)(\d{5}(?:-\d{4})?)\b"),
     _rule("zip_keyword", "ZIP", r"(?i:\bzip(?:\s*code)?\b)[\s:#.]*(\d{5}(?:-\d{4})?)\b", group=1),
-    # -- ages over 89 -------------------------------------------------------------------------------
+    # -- ages (all ages: i2b2 marks them all; surrogates move ages under 90 by a year or two) ----------
     _rule(
-        "age_over_89",
+        "age",
         "AGE",
-        r"\b(9\d|1[0-1]\d)(?=(?:-|\s)?(?:years?|yrs?|y/?o|yo)\b|-year-old)",
+        r"\b(\d{1,3})(?=(?:-|\s)?(?:years?|yrs?|y)[- ]?(?:old|o)\b|\s?(?:y/o|yo|y\.o\.)(?!\w)|"
+        r"\s+years?\s+of\s+age\b|-year-old)",
         re.IGNORECASE,
         group=1,
     ),
-    _rule("age_over_89_keyword", "AGE", r"(?i:\bage[d:]?\s+)(9\d|1[0-1]\d)\b", group=1),
+    _rule("age_keyword", "AGE", r"(?i:\b(?:age[d:]?|aged)\s+)(\d{1,3})\b(?!\s*(?:mg|%|/))", group=1),
 ]
 
 _NAME = r"[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?"
 _NAME_OR_INITIAL = rf"(?:{_NAME}|[A-Z]\.)"
-_FULL_NAME = rf"{_NAME}(?:\s+{_NAME_OR_INITIAL}){{0,2}}"
+_FULL_NAME = rf"{_NAME}(?:[ \t]+{_NAME_OR_INITIAL}){{0,2}}"
 _CREDENTIAL = r"(?:MD|M\.D\.|DO|RN|NP|PA|PA-C|PhD|DDS|LPN|CNA|PT|OT|RD|MSW|LCSW|FNP|ANP|CRNA)\b"
 _RELATION = (
     r"(?:wife|husband|daughter|son|sister|brother|mother|father|niece|nephew|aunt|uncle|friend|partner|"
@@ -214,28 +250,33 @@ _NOT_NAME = {
 }
 
 NAME_RULES: List[Rule] = [
-    _rule("title_patient", "PATIENT", rf"\b(?:Mr|Mrs|Ms|Miss|Mx)\.?\s+({_FULL_NAME})", group=1),
-    _rule("title_doctor", "DOCTOR", rf"\b(?:Dr|Doctor|Prof)\.?\s+({_FULL_NAME})", group=1),
-    _rule("credential", "DOCTOR", rf"\b({_NAME}(?:\s+{_NAME_OR_INITIAL}){{1,2}}),?\s+{_CREDENTIAL}", group=1),
+    _rule("title_patient", "PATIENT", rf"\b(?:Mr|Mrs|Ms|Miss|Mx)\.?[ \t]+({_FULL_NAME})", group=1),
+    _rule("title_doctor", "DOCTOR", rf"\b(?:Dr|Doctor|Prof)\.?[ \t]+({_FULL_NAME})", group=1),
+    _rule(
+        "credential",
+        "DOCTOR",
+        rf"\b({_NAME}(?:[ \t]+{_NAME_OR_INITIAL}){{1,2}}),?[ \t]+{_CREDENTIAL}",
+        group=1,
+    ),
     _rule(
         "signature",
         "DOCTOR",
-        rf"(?i:\b(?:signed\s+by|signed|dictated\s+by|transcribed\s+by|attending|resident|cc|rn|np|"
-        rf"provider|physician|author|seen\s+by|reviewed\s+by|co-signed\s+by)\b:?\s+)(?:Dr\.?\s+)?({_FULL_NAME})",
+        rf"(?i:\b(?:signed[ \t]+by|signed|dictated[ \t]+by|transcribed[ \t]+by|attending|resident|cc|rn|np|"
+        rf"provider|physician|author|seen[ \t]+by|reviewed[ \t]+by|co-signed[ \t]+by)\b:?[ \t]+)(?:Dr\.?[ \t]+)?({_FULL_NAME})",
         group=1,
     ),
     _rule(
         "header_name",
         "PATIENT",
-        rf"(?im:^\s*(?:patient(?:\s+name)?|pt|name)\s*:\s*)({_NAME},\s+{_FULL_NAME}|{_FULL_NAME})",
+        rf"(?im:^\s*(?:patient(?:[ \t]+name)?|pt|name)\s*:\s*)({_NAME},[ \t]+{_FULL_NAME}|{_FULL_NAME})",
         group=1,
     ),
-    _rule("relation", "PATIENT", rf"(?i:\b{_RELATION}\b)[,:]?\s+({_NAME}(?:\s+{_NAME})?)\b", group=1),
+    _rule("relation", "PATIENT", rf"(?i:\b{_RELATION}\b)[,:]?[ \t]+({_NAME}(?:[ \t]+{_NAME})?)\b", group=1),
     _rule(
         "hospital",
         "HOSPITAL",
-        r"\b((?:St\.\s+)?(?:[A-Z][a-z]+\s+){1,4}(?:Hospital|Medical\s+Center|Health\s+Center|Clinic|Infirmary|"
-        r"Healthcare|Health\s+System|Rehabilitation\s+Center|Nursing\s+Home))\b",
+        r"\b((?:St\.[ \t]+)?(?:[A-Z][a-z]+[ \t]+){1,4}(?:Hospital|Medical[ \t]+Center|Health[ \t]+Center|Clinic|Infirmary|"
+        r"Healthcare|Health[ \t]+System|Rehabilitation[ \t]+Center|Nursing[ \t]+Home))\b",
         group=1,
     ),
 ]

@@ -1,0 +1,210 @@
+"""PHI detection scores as Philter and Belkadi et al. report them: token- and entity-level, per label and HIPAA-only.
+
+Token level: a gold PHI token is recalled when a predicted PHI entity covers
+any of its characters, whatever the label (the de-identification view: a
+hidden token is hidden). A predicted PHI token is correct when it overlaps a
+gold PHI entity. Tokens are those of each Doc, so gold and predicted Docs may
+be tokenized differently. Entity level: exact character span, with or without
+the label.
+"""
+
+import re
+from collections import defaultdict
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+from spacy.tokens import Doc
+
+# HIPAA Safe Harbor identifiers among the i2b2 labels (Stubbs & Uzuner 2015): patient and
+# relative names, dates, locations smaller than a state, contacts and IDs; ages only over 89.
+# Doctor, hospital, organization, profession, state and country names are PHI in i2b2 but not HIPAA.
+HIPAA_LABELS = {
+    "NAME",
+    "PATIENT",
+    "PERSON",
+    "PER",
+    "USERNAME",
+    "AGE",
+    "DATE",
+    "STREET",
+    "CITY",
+    "ZIP",
+    "LOCATION",
+    "LOCATION-OTHER",
+    "GPE",
+    "CONTACT",
+    "PHONE",
+    "FAX",
+    "EMAIL",
+    "URL",
+    "IPADDR",
+    "ID",
+    "SSN",
+    "MEDICALRECORD",
+    "HEALTHPLAN",
+    "ACCOUNT",
+    "LICENSE",
+    "VEHICLE",
+    "DEVICE",
+    "BIOID",
+    "IDNUM",
+}
+
+
+def is_hipaa(label: str, text: str) -> bool:
+    """Whether a gold PHI entity is a HIPAA identifier (ages only above 89)."""
+    if label not in HIPAA_LABELS:
+        return False
+    if label == "AGE":
+        match = re.search(r"\d+", text)
+        if match is None:
+            return bool(re.search(r"ninety|hundred", text, re.IGNORECASE))
+        return int(match.group()) > 89
+    return True
+
+
+Span3 = Tuple[int, int, str]
+
+
+def _tokens(doc: Doc) -> List[Tuple[int, int]]:
+    return [(t.idx, t.idx + len(t.text)) for t in doc if not t.is_space]
+
+
+def _overlaps(start: int, end: int, spans: Iterable[Tuple[int, int]]) -> bool:
+    return any(start < e and s < end for s, e in spans)
+
+
+def _ratio(num: int, den: int) -> Optional[float]:
+    return num / den if den else None
+
+
+class PhiScorer:
+    """Accumulate gold/predicted PHI over Doc pairs; `scores()` gives the figures.
+
+    phi_labels (Iterable[str]): Labels that are PHI, in gold and predicted Docs.
+    label_map (Optional[Dict[str, str]]): Gold label -> our label (e.g. Presidio's
+        PERSON -> PATIENT); gold labels not in it are kept as they are.
+    """
+
+    def __init__(self, phi_labels: Iterable[str], label_map: Optional[Dict[str, str]] = None):
+        self.phi_labels: Set[str] = set(phi_labels)
+        self.label_map = label_map or {}
+        self.token_gold: Dict[str, int] = defaultdict(int)
+        self.token_hit: Dict[str, int] = defaultdict(int)
+        self.pred_tokens: Dict[str, int] = defaultdict(int)
+        self.pred_correct: Dict[str, int] = defaultdict(int)
+        self.ent_gold: Dict[str, int] = defaultdict(int)
+        self.ent_hit: Dict[str, int] = defaultdict(int)
+        self.ent_hit_label: Dict[str, int] = defaultdict(int)
+        self.ent_pred: Dict[str, int] = defaultdict(int)
+        self.ent_pred_correct: Dict[str, int] = defaultdict(int)
+        self.misses: List[Dict[str, Any]] = []
+
+    def gold_spans(self, doc: Doc) -> List[Span3]:
+        spans = []
+        for ent in doc.ents:
+            label = self.label_map.get(ent.label_, ent.label_)
+            if label in self.phi_labels:
+                spans.append((ent.start_char, ent.end_char, label))
+        return spans
+
+    def add(self, gold: Doc, pred: Doc, doc_id: str = "") -> None:
+        """Score one note; `pred` is the pipeline's output on the gold text."""
+        if gold.text != pred.text:
+            raise ValueError(f"Gold and predicted texts differ for document {doc_id!r}")
+        gold_spans = self.gold_spans(gold)
+        pred_spans = [(e.start_char, e.end_char, e.label_) for e in pred.ents if e.label_ in self.phi_labels]
+        pred_ranges = [(s, e) for s, e, _ in pred_spans]
+        gold_ranges = [(s, e) for s, e, _ in gold_spans]
+        text = gold.text
+        for start, end, label in gold_spans:
+            keys = ["all", f"label:{label}"]
+            if is_hipaa(label, text[start:end]):
+                keys.append("hipaa")
+            missed = []
+            for ts, te in _tokens(gold):
+                if ts < end and start < te:
+                    hit = _overlaps(ts, te, pred_ranges)
+                    for key in keys:
+                        self.token_gold[key] += 1
+                        self.token_hit[key] += hit
+                    if not hit:
+                        missed.append(text[ts:te])
+            exact = [(s, e, lab) for s, e, lab in pred_spans if s == start and e == end]
+            for key in keys:
+                self.ent_gold[key] += 1
+                self.ent_hit[key] += bool(exact)
+                self.ent_hit_label[key] += any(lab == label for _, _, lab in exact)
+            if missed:
+                self.misses.append(
+                    {
+                        "doc": doc_id,
+                        "label": label,
+                        "hipaa": "hipaa" in keys,
+                        "text": text[start:end],
+                        "missed_tokens": missed,
+                        "context": text[max(0, start - 40) : end + 40],
+                    }
+                )
+        gold_keys = {(s, e) for s, e, _ in gold_spans}
+        for start, end, label in pred_spans:
+            for key in ("all", f"label:{label}"):
+                self.ent_pred[key] += 1
+                self.ent_pred_correct[key] += (start, end) in gold_keys
+        for ts, te in _tokens(pred):
+            covering = [lab for s, e, lab in pred_spans if ts < e and s < te]
+            if not covering:
+                continue
+            correct = _overlaps(ts, te, gold_ranges)
+            for key in ("all", f"label:{covering[0]}"):
+                self.pred_tokens[key] += 1
+                self.pred_correct[key] += correct
+
+    def scores(self) -> Dict[str, Any]:
+        """Token and entity recall/precision overall, HIPAA-only and per label, and the misses."""
+
+        def block(key: str, precision_key: str) -> Dict[str, Any]:
+            return {
+                "token_recall": _ratio(self.token_hit[key], self.token_gold[key]),
+                "token_precision": _ratio(self.pred_correct[precision_key], self.pred_tokens[precision_key]),
+                "entity_recall": _ratio(self.ent_hit[key], self.ent_gold[key]),
+                "entity_recall_with_label": _ratio(self.ent_hit_label[key], self.ent_gold[key]),
+                "entity_precision": _ratio(
+                    self.ent_pred_correct[precision_key], self.ent_pred[precision_key]
+                ),
+                "gold_tokens": self.token_gold[key],
+                "gold_entities": self.ent_gold[key],
+            }
+
+        labels = sorted(
+            {k[6:] for k in list(self.token_gold) + list(self.pred_tokens) if k.startswith("label:")}
+        )
+        return {
+            "all": block("all", "all"),
+            # HIPAA recall counts HIPAA gold only; a prediction on other PHI is not a false positive.
+            "hipaa": block("hipaa", "all"),
+            "per_label": {label: block(f"label:{label}", f"label:{label}") for label in labels},
+            "misses": self.misses,
+        }
+
+
+def evaluate_phi(
+    gold_docs: Sequence[Doc],
+    predict,
+    phi_labels: Iterable[str],
+    label_map: Optional[Dict[str, str]] = None,
+    batch_size: int = 32,
+) -> Dict[str, Any]:
+    """Run `predict` (a Language) on the gold texts and score its PHI entities.
+
+    gold_docs (Sequence[Doc]): Annotated Docs.
+    predict (Language): The PHI pipeline; it gets the plain text of each note.
+    phi_labels (Iterable[str]): PHI labels (ours).
+    label_map (Optional[Dict[str, str]]): Gold label -> our label.
+    RETURNS (Dict[str, Any]): See `PhiScorer.scores`.
+    """
+    scorer = PhiScorer(phi_labels, label_map)
+    texts = (doc.text for doc in gold_docs)
+    for index, (gold, pred) in enumerate(zip(gold_docs, predict.pipe(texts, batch_size=batch_size))):
+        meta = gold._.get("note_meta") or {}
+        scorer.add(gold, pred, str(meta.get("id", index)))
+    return scorer.scores()
