@@ -1,4 +1,6 @@
-"""PHI detection scores as Philter and Belkadi et al. report them: token- and entity-level, per label and HIPAA-only.
+"""PHI detection scores as Philter and Belkadi et al. report them.
+
+Token- and entity-level recall/precision, per label and HIPAA-only.
 
 Token level: a gold PHI token is recalled when a predicted PHI entity covers
 any of its characters, whatever the label (the de-identification view: a

@@ -9,9 +9,9 @@ keep doses ("5/325 mg"), vitals ("BP 120/80"), scores ("GCS 15", "pain 2/10",
 
 import re
 from dataclasses import dataclass
+from typing import Callable, Iterable, List, Pattern, Sequence, Tuple
 
 from faker.providers.address.en_US import Provider as _UsAddress
-from typing import Callable, Iterable, List, Pattern, Sequence, Tuple
 
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
@@ -262,7 +262,8 @@ NAME_RULES: List[Rule] = [
         "signature",
         "DOCTOR",
         rf"(?i:\b(?:signed[ \t]+by|signed|dictated[ \t]+by|transcribed[ \t]+by|attending|resident|cc|rn|np|"
-        rf"provider|physician|author|seen[ \t]+by|reviewed[ \t]+by|co-signed[ \t]+by)\b:?[ \t]+)(?:Dr\.?[ \t]+)?({_FULL_NAME})",
+        rf"provider|physician|author|seen[ \t]+by|reviewed[ \t]+by|co-signed[ \t]+by)\b:?[ \t]+)"
+        rf"(?:Dr\.?[ \t]+)?({_FULL_NAME})",
         group=1,
     ),
     _rule(
@@ -275,8 +276,8 @@ NAME_RULES: List[Rule] = [
     _rule(
         "hospital",
         "HOSPITAL",
-        r"\b((?:St\.[ \t]+)?(?:[A-Z][a-z]+[ \t]+){1,4}(?:Hospital|Medical[ \t]+Center|Health[ \t]+Center|Clinic|Infirmary|"
-        r"Healthcare|Health[ \t]+System|Rehabilitation[ \t]+Center|Nursing[ \t]+Home))\b",
+        r"\b((?:St\.[ \t]+)?(?:[A-Z][a-z]+[ \t]+){1,4}(?:Hospital|Medical[ \t]+Center|Health[ \t]+Center|"
+        r"Clinic|Infirmary|Healthcare|Health[ \t]+System|Rehabilitation[ \t]+Center|Nursing[ \t]+Home))\b",
         group=1,
     ),
 ]
