@@ -1,0 +1,219 @@
+"""PHI detection: each identifier shape (positives and tricky negatives), synth_phi precedence,
+the residual-PHI check, and the PHI scorer against a hand-computed fixture."""
+
+import pytest
+import spacy
+import srsly
+from conftest import make_doc
+from typer.testing import CliRunner
+
+from spacy_synthnotes.cli import app
+from spacy_synthnotes.phi import find_identifiers, find_names, find_shapes
+from spacy_synthnotes.phi.evaluate import PhiScorer, is_hipaa
+
+
+def shapes(text):
+    return [(text[m.start : m.end], m.label) for m in find_shapes(text)]
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("seen on 3/14/2021.", ("3/14/2021", "DATE")),
+        ("seen on 03/14/21 at noon", ("03/14/21", "DATE")),
+        ("CT 2021-03-14 showed", ("2021-03-14", "DATE")),
+        ("admitted 14-MAR-2021.", ("14-MAR-2021", "DATE")),
+        ("on March 14, 2021 he", ("March 14, 2021", "DATE")),
+        ("f/u Mar 14th", ("Mar 14th", "DATE")),
+        ("returns on 3/14 for labs", ("3/14", "DATE")),
+        ("seen on the 14th", ("the 14th", "DATE")),
+        ("since March 2021", ("March 2021", "DATE")),
+        ("14 March 2021", ("14 March 2021", "DATE")),
+        ("diagnosed in 2019 with", ("2019", "DATE")),
+        ("Call (617) 555-0192 today", ("(617) 555-0192", "PHONE")),
+        ("Call 617.555.0192", ("617.555.0192", "PHONE")),
+        ("pager 4-5566 or pager 5566", ("5566", "PHONE")),
+        ("Fax: 617-555-0100", ("617-555-0100", "FAX")),
+        ("mail jsmith@mgh.org now", ("jsmith@mgh.org", "EMAIL")),
+        ("see https://portal.mgh.org/pt?id=3.", ("https://portal.mgh.org/pt?id=3", "URL")),
+        ("host 10.12.0.254 down", ("10.12.0.254", "IPADDR")),
+        ("SSN 123-45-6789", ("123-45-6789", "SSN")),
+        ("MRN: 00482913", ("00482913", "MEDICALRECORD")),
+        ("Acct # 55-1234-99", ("55-1234-99", "ACCOUNT")),
+        ("Accession #: RA4061358", ("RA4061358", "IDNUM")),
+        ("lives at 12 Main Street, Apt 4B", ("12 Main Street, Apt 4B", "STREET")),
+        ("Boston, MA 02114", ("02114", "ZIP")),
+        ("a 92-year-old man", ("92", "AGE")),
+        ("a 45 y/o woman", ("45", "AGE")),
+        ("aged 101", ("101", "AGE")),
+        ("Signed: jdoe42 at", ("jdoe42", "USERNAME")),
+    ],
+)
+def test_identifier_shapes_are_found(text, expected):
+    assert expected in shapes(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Norco 5/325 mg PO q6h PRN",
+        "BP 120/80, HR 72",
+        "BP 146/98 RR 24 SpO2 97%",
+        "GCS 15, pain 2/10, strength 4/5 in RLE",
+        "rates pain 7/10",
+        "fluticasone-salmeterol 250/50 mcg inhaled BID",
+        "ABG 7.31/58/72 on 2L",
+        "WBC 12.3 K/uL, Hgb 9.8, Plt 250000/uL",
+        "NT-proBNP of 1919 pg/mL",
+        "heparin 5000 units SQ q8h",
+        "LVEF 30-35%, V4-V6 T wave inversions",
+        "2/2 sets of blood cultures positive",
+        "EF 55% on echo, 1.5 cm nodule",
+        "Jane Doe, MD",
+    ],
+)
+def test_clinical_numbers_are_not_identifiers(text):
+    assert [s for s in shapes(text) if s[1] != "AGE"] == []
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("Mr. John Smith was seen", ("John Smith", "PATIENT")),
+        ("discussed with Dr. Wong today", ("Wong", "DOCTOR")),
+        ("Electronically signed by Kathleen Gray on", ("Kathleen Gray", "DOCTOR")),
+        ("Shannon Diaz, RN", ("Shannon Diaz", "DOCTOR")),
+        ("Patient: Young, David\nMRN", ("Young, David", "PATIENT")),
+        ("pt's daughter Mary called", ("Mary", "PATIENT")),
+        ("transferred from Mercy General Hospital", ("Mercy General Hospital", "HOSPITAL")),
+    ],
+)
+def test_name_heuristics(text, expected):
+    assert expected in [(text[m.start : m.end], m.label) for m in find_names(text)]
+
+
+def test_name_heuristics_do_not_cross_lines_or_take_headings():
+    text = "Attending: Dr. Sara Perez\n\nChief Complaint:\nFoley catheter placed. The Patient is stable."
+    assert [text[m.start : m.end] for m in find_identifiers(text)] == ["Sara Perez"]
+
+
+def test_synth_phi_merges_rules_and_ner_with_precedence():
+    nlp = spacy.blank("en")
+    doc = make_doc(
+        nlp,
+        "Mr. John Smith seen 3/14/2021 for chest pain by Dr. Wong.",
+        [("John", "PATIENT"), ("3/14/2021 for", "PROBLEM"), ("chest pain", "PROBLEM"), ("Wong", "PATIENT")],
+    )
+    nlp.add_pipe("synth_phi")
+    doc = nlp(doc)
+    assert [(e.text, e.label_) for e in doc.ents] == [
+        ("John", "PATIENT"),  # the NER's PHI span beats the longer name heuristic
+        ("3/14/2021", "DATE"),  # a shape beats an overlapping clinical entity
+        ("chest pain", "PROBLEM"),
+        ("Wong", "PATIENT"),  # NER PHI beats the "Dr." heuristic's label
+    ]
+    rules_only = spacy.blank("en")
+    rules_only.add_pipe("synth_phi", config={"names": False})
+    assert [e.label_ for e in rules_only("Mr. Smith seen 3/14/2021.").ents] == ["DATE"]
+
+
+def test_residual_check_cleans_phi_the_upstream_ner_missed():
+    text = (
+        "Pt John Smith seen 3/14/2021. Son Peter called from (617) 555-0192; MRN 1234567. Dr. Wong saw him."
+    )
+    nlp = spacy.blank("en")
+    nlp.add_pipe("synth_notes", config={"seed": 1})
+    doc = nlp(make_doc(nlp, text, [("John Smith", "PATIENT")]))
+    synthetic = doc._.synthetic
+    for original in ("John", "Smith", "3/14/2021", "Peter", "(617) 555-0192", "1234567", "Wong"):
+        assert original not in synthetic.text
+    assert doc._.synthetic_report["residual_phi"] == 5
+    labels = [e.label_ for e in synthetic.ents]
+    assert labels == ["PATIENT", "DATE", "PATIENT", "PHONE", "MEDICALRECORD", "DOCTOR"]
+    names = [e.text for e in synthetic.ents if e.label_ in ("PATIENT", "DOCTOR")]
+    assert len(set(names)) == 3  # residual surrogates avoid the surrogates already written
+
+    dropping = spacy.blank("en")
+    dropping.add_pipe("synth_notes", config={"residual_check": "drop"})
+    dropped = dropping(make_doc(dropping, text, [("John Smith", "PATIENT")]))
+    assert dropped._.synthetic is None and dropped._.synthetic_report["note_dropped"] == 1
+
+    off = spacy.blank("en")
+    off.add_pipe("synth_notes", config={"residual_check": "off"})
+    assert "Wong" in off(make_doc(off, text, [("John Smith", "PATIENT")]))._.synthetic.text
+    with pytest.raises(ValueError, match="residual_check must be one of"):
+        spacy.blank("en").add_pipe("synth_notes", config={"residual_check": "maybe"})
+
+
+def test_scorer_matches_a_hand_computed_example():
+    nlp = spacy.blank("en")
+    text = "John Smith seen 3/14/2021 by Dr. Wong at Mercy Hospital, age 92."
+    gold = make_doc(
+        nlp,
+        text,
+        [
+            ("John Smith", "PATIENT"),
+            ("3/14/2021", "DATE"),
+            ("Wong", "DOCTOR"),
+            ("Mercy Hospital", "HOSPITAL"),
+            ("92", "AGE"),
+        ],
+    )
+    # Predicted: "Smith" only (1 of 2 name tokens), the date exactly, "Dr. Wong" (over-long), nothing for
+    # the hospital, the age exactly, and a false positive "seen".
+    pred = make_doc(
+        nlp,
+        text,
+        [
+            ("Smith", "PATIENT"),
+            ("seen", "DATE"),
+            ("3/14/2021", "DATE"),
+            ("Dr. Wong", "DOCTOR"),
+            ("92", "AGE"),
+        ],
+    )
+    scorer = PhiScorer(["PATIENT", "DATE", "DOCTOR", "HOSPITAL", "AGE"])
+    scorer.add(gold, pred, "n1")
+    scores = scorer.scores()
+    # Gold tokens: John, Smith, 3/14/2021, Wong, Mercy, Hospital, 92 = 7; hit: Smith, 3/14/2021, Wong, 92 = 4.
+    assert scores["all"]["token_recall"] == pytest.approx(4 / 7)
+    # Predicted tokens: Smith, seen, 3/14/2021, Dr., Wong, 92 = 6; correct: Smith, 3/14/2021, Wong, 92 = 4.
+    assert scores["all"]["token_precision"] == pytest.approx(4 / 6)
+    # Entities: exact matches are the date and the age: 2 of 5 gold, 2 of 5 predicted.
+    assert scores["all"]["entity_recall"] == pytest.approx(2 / 5)
+    assert scores["all"]["entity_precision"] == pytest.approx(2 / 5)
+    # HIPAA gold: John Smith, 3/14/2021, 92 (over 89): tokens John, Smith, 3/14/2021, 92 -> 3 of 4 hit.
+    assert scores["hipaa"]["token_recall"] == pytest.approx(3 / 4)
+    assert scores["per_label"]["HOSPITAL"]["token_recall"] == 0.0
+    assert [m["text"] for m in scores["misses"]] == ["John Smith", "Mercy Hospital"]
+    assert is_hipaa("AGE", "92") and not is_hipaa("AGE", "45") and not is_hipaa("DOCTOR", "Wong")
+
+
+def test_evaluate_phi_command(tmp_path):
+    path = tmp_path / "gold.jsonl"
+    text = "Seen 3/14/2021 by Dr. Wong. Call 617-555-0192."
+    srsly.write_jsonl(
+        path, [{"text": text, "spans": [[5, 14, "DATE"], [22, 26, "DOCTOR"], [33, 45, "PHONE"]]}]
+    )
+    result = CliRunner().invoke(
+        app, ["evaluate-phi", "--gold", str(path), "--output", str(tmp_path / "s.json")]
+    )
+    assert result.exit_code == 0, result.output
+    scores = srsly.read_json(tmp_path / "s.json")
+    assert scores["all"]["token_recall"] == 1.0 and scores["all"]["entity_recall"] == 1.0
+    mapped = tmp_path / "mapped.jsonl"
+    srsly.write_jsonl(mapped, [{"text": text, "spans": [[5, 14, "DATE_TIME"], [33, 45, "PHONE_NUMBER"]]}])
+    result = CliRunner().invoke(
+        app,
+        [
+            "evaluate-phi",
+            "--gold",
+            str(mapped),
+            "--label-map",
+            '{"DATE_TIME": "DATE", "PHONE_NUMBER": "PHONE"}',
+            "--output",
+            str(tmp_path / "m.json"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert srsly.read_json(tmp_path / "m.json")["per_label"]["PHONE"]["gold_entities"] == 1
