@@ -162,7 +162,7 @@ def main() -> None:
                 "seconds": round(seconds, 1),
                 "misses": scores["misses"][:50],
             }
-            date_age = {k: per_label.get(k, {}).get("token_recall") for k in ("DATE", "AGE")}
+            date_age = {k: per_label.get(k, {}).get("entity_recall_partial") for k in ("DATE", "AGE")}
             rows.append(
                 (
                     corpus_name,

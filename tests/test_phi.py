@@ -182,6 +182,8 @@ def test_scorer_matches_a_hand_computed_example():
     # Entities: exact matches are the date and the age: 2 of 5 gold, 2 of 5 predicted.
     assert scores["all"]["entity_recall"] == pytest.approx(2 / 5)
     assert scores["all"]["entity_precision"] == pytest.approx(2 / 5)
+    # Partial: John Smith (via Smith), the date, Wong, the age; not the hospital -> 4 of 5.
+    assert scores["all"]["entity_recall_partial"] == pytest.approx(4 / 5)
     # HIPAA gold: John Smith, 3/14/2021, 92 (over 89): tokens John, Smith, 3/14/2021, 92 -> 3 of 4 hit.
     assert scores["hipaa"]["token_recall"] == pytest.approx(3 / 4)
     assert scores["per_label"]["HOSPITAL"]["token_recall"] == 0.0

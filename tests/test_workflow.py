@@ -19,11 +19,28 @@ def test_project_workflow_runs_end_to_end(tmp_path):
     project.mkdir()
     shutil.copy(ROOT / "project.yml", project)
     shutil.copytree(ROOT / "configs", project / "configs")
-    command = [sys.executable, "-m", "spacy", "project", "run", "all", str(project), "--vars.n_notes", "120"]
+    command = [
+        sys.executable,
+        "-m",
+        "spacy",
+        "project",
+        "run",
+        "all",
+        str(project),
+        "--vars.n_notes",
+        "120",
+        "--vars.ner_max_steps",
+        "60",
+    ]
     result = subprocess.run(command, capture_output=True, text=True, cwd=project, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     for name in ("train", "dev", "test"):
         assert (project / "corpus" / "demo" / f"{name}.spacy").stat().st_size > 0
+    phi = srsly.read_json(project / "metrics" / "phi_demo.json")
+    assert phi["hipaa"]["gold_tokens"] > 0 and 0.0 <= phi["hipaa"]["token_recall"] <= 1.0
+    assert (project / "training" / "phi" / "synth_phi").exists() or (
+        project / "training" / "phi" / "ner"
+    ).exists()
     summary = srsly.read_json(project / "metrics" / "synthesize_surrogate.json")
     assert (
         summary["notes"] > 5 and summary["phi_strings_leaked"] == 0 and summary["kept_entities_inexact"] == 0

@@ -97,6 +97,7 @@ class PhiScorer:
         self.ent_gold: Dict[str, int] = defaultdict(int)
         self.ent_hit: Dict[str, int] = defaultdict(int)
         self.ent_hit_label: Dict[str, int] = defaultdict(int)
+        self.ent_touched: Dict[str, int] = defaultdict(int)
         self.ent_pred: Dict[str, int] = defaultdict(int)
         self.ent_pred_correct: Dict[str, int] = defaultdict(int)
         self.misses: List[Dict[str, Any]] = []
@@ -123,12 +124,14 @@ class PhiScorer:
             if is_hipaa(label, text[start:end]):
                 keys.append("hipaa")
             missed = []
+            touched = False
             for ts, te in _tokens(gold):
                 if ts < end and start < te:
                     hit = _overlaps(ts, te, pred_ranges)
                     for key in keys:
                         self.token_gold[key] += 1
                         self.token_hit[key] += hit
+                    touched = touched or hit
                     if not hit:
                         missed.append(text[ts:te])
             exact = [(s, e, lab) for s, e, lab in pred_spans if s == start and e == end]
@@ -136,6 +139,7 @@ class PhiScorer:
                 self.ent_gold[key] += 1
                 self.ent_hit[key] += bool(exact)
                 self.ent_hit_label[key] += any(lab == label for _, _, lab in exact)
+                self.ent_touched[key] += touched
             if missed:
                 self.misses.append(
                     {
@@ -170,6 +174,8 @@ class PhiScorer:
                 "token_precision": _ratio(self.pred_correct[precision_key], self.pred_tokens[precision_key]),
                 "entity_recall": _ratio(self.ent_hit[key], self.ent_gold[key]),
                 "entity_recall_with_label": _ratio(self.ent_hit_label[key], self.ent_gold[key]),
+                # Partial match: at least one token of the gold entity is covered.
+                "entity_recall_partial": _ratio(self.ent_touched[key], self.ent_gold[key]),
                 "entity_precision": _ratio(
                     self.ent_pred_correct[precision_key], self.ent_pred[precision_key]
                 ),
