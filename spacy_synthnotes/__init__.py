@@ -2,6 +2,7 @@
 
 from .extensions import install_extensions
 from .generators.base import EntitySpec, Generator, NotePlan, Segment, Synthesis
+from .generators.masked_infill import MaskedInfillGenerator, make_masked_infill_generator
 from .generators.surrogate import SurrogateGenerator, make_surrogate_generator
 from .phi import SynthPhi, make_synth_phi
 from .pipe import SynthNotes, make_synth_notes
@@ -13,6 +14,7 @@ install_extensions()
 __all__ = [
     "EntitySpec",
     "Generator",
+    "MaskedInfillGenerator",
     "NotePlan",
     "Segment",
     "Synthesis",
@@ -20,6 +22,7 @@ __all__ = [
     "SynthNotes",
     "SynthPhi",
     "install_extensions",
+    "make_masked_infill_generator",
     "make_surrogate_generator",
     "make_synth_notes",
     "make_synth_phi",

@@ -153,5 +153,29 @@ def evaluate_phi_cli(
         srsly.write_json(output, scores)
 
 
+@app.command("train-mlm", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train_mlm_cli(
+    ctx: typer.Context,
+    config_path: Path = typer.Argument(..., help="Recipe config, e.g. configs/mlm_small.cfg"),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Output directory (model-best, model-last, checkpoint)"
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Continue from output/checkpoint"),
+) -> None:
+    """Train the masked LM of the MaskedInfill generator (overrides: --training.steps 100 ...)."""
+    from spacy.cli._util import parse_config_overrides
+
+    from .training.mlm import load_config, train_mlm
+
+    try:
+        config = load_config(config_path, parse_config_overrides(ctx.args))
+        meta = train_mlm(config, output, resume=resume)
+    except (CorpusError, ValueError) as err:
+        msg.fail("Training failed", str(err), exits=1)
+    msg.good(
+        f"Saved {output / 'model-best'} (step {meta['step']}, dev perplexity {meta['dev_perplexity']:.2f})"
+    )
+
+
 def main() -> None:
     app()

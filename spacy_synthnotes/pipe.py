@@ -169,6 +169,7 @@ class SynthNotes:
             entities=entities,
             seed=note_seed(self.cfg["seed"], doc.text),
             note_type=meta.get("note_type"),
+            token_pos=[(t.idx, t.idx + len(t), t.pos_) for t in doc] if doc.has_annotation("POS") else [],
         )
 
     # -- processing ---------------------------------------------------------------

@@ -7,7 +7,7 @@ synthetic Doc is exact by construction, whatever the generator wrote.
 """
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Protocol, Sequence, runtime_checkable
+from typing import Dict, List, Optional, Protocol, Sequence, Tuple, runtime_checkable
 
 PHI = "phi"
 KEEP = "keep"
@@ -42,12 +42,15 @@ class NotePlan:
     seed (int): The per-note seed, derived from the pipe seed and the text, so
         a note's output does not depend on batching or process count.
     note_type (Optional[str]): The note type, when the source names one.
+    token_pos (List[Tuple[int, int, str]]): (start, end, coarse POS) of each
+        token, when the pipeline has a tagger; empty otherwise.
     """
 
     text: str
     entities: List[EntitySpec]
     seed: int
     note_type: Optional[str] = None
+    token_pos: List[Tuple[int, int, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

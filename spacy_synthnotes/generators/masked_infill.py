@@ -1,0 +1,432 @@
+"""Masked-LM infilling (Belkadi et al. 2023): keep the entities, mask other words, refill them.
+
+Kept clinical entities stay verbatim and PHI becomes surrogates; a fraction of
+the remaining words is masked and refilled by a masked language model, so each
+synthetic note is new text around the same clinical facts. Non-autoregressive:
+with `fill = "parallel"` every mask of a window is predicted in one forward
+pass, and `rounds` passes re-predict the least confident fills (Mask-Predict);
+`fill = "iterative"` fills one span of masks per pass, left to right.
+
+Whole words only: each masked word is one `[MASK]`, and only vocabulary entries
+that start a word and are alphabetic may fill it, so no "##" piece ever reaches
+the text; spacing and punctuation around words are the source's.
+"""
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import srsly
+from spacy.util import registry
+
+from ..surrogates import like_case
+from .base import DROP, PHI, NotePlan, Segment, Synthesis
+from .mlm_head import logits_at
+from .surrogate import SurrogateGenerator
+
+try:  # torch and transformers are install requirements; fail with a clear message if broken
+    import torch
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+except ImportError as err:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "The MaskedInfill generator needs torch and transformers: pip install torch==2.13.0 transformers"
+    ) from err
+
+FILLS = ("parallel", "iterative")
+# Maskable: a whole alphabetic word of 2+ letters, not glued to digits ("SpO2"), not an
+# all-capitals abbreviation or unit ("HR", "BP", "PO", "NC"), which carry clinical meaning.
+_WORD = re.compile(r"(?<![\w])[A-Za-z][a-z]*[a-z](?:'[a-z]+)?(?![\w])")
+
+
+@dataclass
+class _Piece:
+    """A piece of the note: kept text, a maskable word, or an entity."""
+
+    text: str
+    kind: str  # "text" | "word" | "entity"
+    label: Optional[str] = None
+    source: Optional[int] = None
+    ids: List[int] = field(default_factory=list)
+    masked: bool = False
+    fill: Optional[int] = None
+    confidence: float = 0.0
+
+
+class MaskedInfillGenerator:
+    """Refill masked words of each note with a masked language model.
+
+    model (str): A directory written by `train-mlm` (its `model-best`), or any
+        local Hugging Face masked-LM directory. Loaded on first use.
+    mask_rate (float): Fraction of maskable words (outside entities) to mask.
+    rounds (int): Parallel passes per window (Mask-Predict refinement).
+    fill (str): "parallel" or "iterative".
+    mask_pos (Optional[List[str]]): Mask only words with these coarse POS tags
+        (needs a tagger or morphologizer before the pipe); None masks any word.
+    temperature, top_k, top_p: Sampling settings.
+    protect_labels (Optional[List[str]]): Labels whose entities are never masked;
+        None protects every entity. Kept entities of other labels become text.
+    max_length (int): Context in tokens (at most the model's); longer notes use sliding windows.
+    batch_size (int): Windows per forward pass, across notes.
+    locale (str): Faker locale of the PHI surrogates.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        mask_rate: float = 0.5,
+        rounds: int = 2,
+        fill: str = "parallel",
+        mask_pos: Optional[List[str]] = None,
+        temperature: float = 1.0,
+        top_k: int = 50,
+        top_p: float = 0.95,
+        protect_labels: Optional[List[str]] = None,
+        max_length: int = 256,
+        batch_size: int = 16,
+        locale: str = "en_US",
+    ):
+        if not 0.0 < mask_rate <= 1.0:
+            raise ValueError(f"mask_rate must be in (0, 1], got {mask_rate}")
+        if fill not in FILLS:
+            raise ValueError(f"fill must be one of {FILLS}, got {fill!r}")
+        if rounds < 1 or max_length < 16 or batch_size < 1 or temperature <= 0:
+            raise ValueError("rounds and batch_size must be >= 1, max_length >= 16, temperature > 0")
+        self.cfg: Dict[str, Any] = {
+            "model": str(model),
+            "mask_rate": mask_rate,
+            "rounds": rounds,
+            "fill": fill,
+            "mask_pos": mask_pos,
+            "temperature": temperature,
+            "top_k": top_k,
+            "top_p": top_p,
+            "protect_labels": protect_labels,
+            "max_length": max_length,
+            "batch_size": batch_size,
+            "locale": locale,
+        }
+        self._surrogates = SurrogateGenerator(locale=locale)
+        self._model = None
+        self._tokenizer = None
+        self._allowed: Optional[torch.Tensor] = None
+
+    # -- model --------------------------------------------------------------------------------
+    def load(self, path: Union[str, Path]) -> None:
+        """Load a masked LM and its tokenizer from a local directory (clear error if it is not one)."""
+        path = Path(path)
+        if not path.is_dir():
+            raise ValueError(f"MaskedInfill model {path} is not a directory")
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+            model = AutoModelForMaskedLM.from_pretrained(str(path), local_files_only=True)
+        except Exception as err:  # transformers raises OSError, ValueError, safetensors errors...
+            raise ValueError(
+                f"MaskedInfill model {path} is not a loadable masked-LM directory "
+                f"(config.json, weights and tokenizer files): {type(err).__name__}: {err}"
+            ) from None
+        if tokenizer.mask_token_id is None:
+            raise ValueError(f"The tokenizer in {path} has no mask token")
+        model.eval()
+        self._model, self._tokenizer = model, tokenizer
+        limit = getattr(model.config, "max_position_embeddings", None) or self.cfg["max_length"]
+        self._context = min(self.cfg["max_length"], limit)
+        self._allowed = self._word_start_vocab(tokenizer)
+
+    @property
+    def model(self):
+        if self._model is None:
+            self.load(self.cfg["model"])
+        return self._model
+
+    @property
+    def tokenizer(self):
+        if self._tokenizer is None:
+            self.load(self.cfg["model"])
+        return self._tokenizer
+
+    @staticmethod
+    def _word_start_vocab(tokenizer) -> "torch.Tensor":
+        """Boolean mask over the vocabulary: entries that can fill a whole word."""
+        allowed = torch.zeros(len(tokenizer), dtype=torch.bool)
+        special = set(tokenizer.all_special_ids)
+        for token, index in tokenizer.get_vocab().items():
+            if index in special or index >= len(allowed):
+                continue
+            word = token[1:] if token.startswith(("Ġ", "▁")) else token
+            if word.isalpha() and word.isascii() and (len(word) > 1 or word.lower() in ("a", "i")):
+                allowed[index] = not token.startswith("##")
+        return allowed
+
+    def surrogates_for(self, plan: NotePlan):
+        """The note's surrogate table (shared with the residual-PHI check)."""
+        return self._surrogates.surrogates_for(plan)
+
+    # -- generation -----------------------------------------------------------------------------
+    def __call__(self, plans: Sequence[NotePlan]) -> List[Synthesis]:
+        notes = [self._prepare(plan) for plan in plans]
+        generators = [torch.Generator().manual_seed(plan.seed % (2**63)) for plan in plans]
+        counts = [{"masked_words": 0, "changed_words": 0, "forward_passes": 0} for _ in plans]
+        for note, gen, count in zip(notes, generators, counts):
+            self._choose_masks(note, gen)
+            count["masked_words"] = sum(p.masked for p in note)
+        if self.cfg["fill"] == "parallel":
+            self._fill_parallel(notes, generators, counts)
+        else:
+            self._fill_iterative(notes, generators, counts)
+        return [self._segments(note, count) for note, count in zip(notes, counts)]
+
+    def _prepare(self, plan: NotePlan) -> List[_Piece]:
+        table = self.surrogates_for(plan)
+        protect = self.cfg["protect_labels"]
+        pieces: List[_Piece] = []
+        cursor = 0
+        for index, ent in enumerate(plan.entities):
+            protected = ent.action == PHI or (
+                ent.action != DROP and (protect is None or ent.label in protect)
+            )
+            if not protected:
+                continue
+            self._split(plan.text[cursor : ent.start], cursor, plan, pieces)
+            text = table.replace(ent.text, ent.label) if ent.action == PHI else ent.text
+            pieces.append(_Piece(text, "entity", ent.label, index))
+            cursor = ent.end
+        self._split(plan.text[cursor:], cursor, plan, pieces)
+        for piece in pieces:
+            piece.ids = (
+                self.tokenizer(piece.text, add_special_tokens=False)["input_ids"]
+                if piece.text.strip()
+                else []
+            )
+        return pieces
+
+    def _split(self, text: str, offset: int, plan: NotePlan, pieces: List[_Piece]) -> None:
+        """Split non-entity text into maskable words and the text between them."""
+        pos = dict(((s, e), tag) for s, e, tag in plan.token_pos) if plan.token_pos else {}
+        allowed_pos = self.cfg["mask_pos"]
+        cursor = 0
+        for match in _WORD.finditer(text):
+            maskable = (
+                allowed_pos is None or pos.get((offset + match.start(), offset + match.end())) in allowed_pos
+            )
+            if not maskable:
+                continue
+            if match.start() > cursor:
+                pieces.append(_Piece(text[cursor : match.start()], "text"))
+            pieces.append(_Piece(match.group(), "word"))
+            cursor = match.end()
+        if cursor < len(text):
+            pieces.append(_Piece(text[cursor:], "text"))
+
+    def _choose_masks(self, note: List[_Piece], gen: "torch.Generator") -> None:
+        words = [p for p in note if p.kind == "word"]
+        n_mask = round(len(words) * self.cfg["mask_rate"])
+        if not n_mask:
+            return
+        order = torch.randperm(len(words), generator=gen)[:n_mask].tolist()
+        for i in order:
+            words[i].masked = True
+
+    def _layout(self, note: List[_Piece]) -> Tuple[List[int], List[Tuple[int, _Piece]]]:
+        """Token ids of the note with masks, and (position, piece) of each masked word."""
+        mask_id = self.tokenizer.mask_token_id
+        ids: List[int] = []
+        slots: List[Tuple[int, _Piece]] = []
+        for piece in note:
+            if piece.masked and piece.fill is None:
+                slots.append((len(ids), piece))
+                ids.append(mask_id)
+            elif piece.masked:
+                ids.append(piece.fill)
+            else:
+                ids.extend(piece.ids)
+        return ids, slots
+
+    def _windows(self, length: int) -> List[Tuple[int, int, int, int]]:
+        """(start, end, owned_from, owned_to) windows over a note's token positions.
+
+        Windows overlap by half a quarter-window on each side; each position is
+        owned (predicted) by exactly one window and sees context on both sides.
+        """
+        if self._model is None:
+            self.load(self.cfg["model"])  # sets the context length from the model
+        size = self._context - 2
+        if length <= size:
+            return [(0, length, 0, length)]
+        overlap = size // 4
+        windows, start = [], 0
+        while True:
+            end = min(start + size, length)
+            last = end == length
+            windows.append(
+                (start, end, 0 if start == 0 else start + overlap, length if last else end - overlap)
+            )
+            if last:
+                return windows
+            start = end - 2 * overlap
+
+    def _forward(self, batch: List[List[int]], positions: List[List[int]]) -> List["torch.Tensor"]:
+        """Logits at the given positions of each window (the vocabulary projection only there)."""
+        tok = self.tokenizer
+        width = max(len(ids) for ids in batch) + 2
+        input_ids = torch.full((len(batch), width), tok.pad_token_id, dtype=torch.long)
+        attention = torch.zeros((len(batch), width), dtype=torch.long)
+        select = torch.zeros((len(batch), width), dtype=torch.bool)
+        for row, ids in enumerate(batch):
+            seq = [tok.cls_token_id, *ids, tok.sep_token_id]
+            input_ids[row, : len(seq)] = torch.tensor(seq)
+            attention[row, : len(seq)] = 1
+            select[row, [p + 1 for p in positions[row]]] = True
+        with torch.inference_mode():
+            logits = logits_at(self.model, input_ids, attention, select)
+        # Rows of `select` are visited in order, and positions within a row ascending.
+        out, start = [], 0
+        for row_positions in positions:
+            out.append(logits[start : start + len(row_positions)])
+            start += len(row_positions)
+        return out
+
+    def _sample(self, logits: "torch.Tensor", piece: _Piece, gen: "torch.Generator") -> None:
+        scores = logits / self.cfg["temperature"]
+        scores = scores.masked_fill(~self._allowed[: scores.shape[-1]], float("-inf"))
+        original = piece.ids[0] if len(piece.ids) == 1 else None
+        if original is not None and torch.isfinite(scores).sum() > 1:
+            scores[original] = float("-inf")  # a refilled word is a new word
+        probs = torch.softmax(scores, dim=-1)
+        top_k = self.cfg["top_k"]
+        if top_k:
+            values, _ = torch.topk(probs, min(top_k, probs.shape[-1]))
+            probs = torch.where(probs < values[-1], torch.zeros_like(probs), probs)
+        sorted_probs, order = torch.sort(probs, descending=True)
+        keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < self.cfg["top_p"]
+        keep[0] = True
+        filtered = torch.zeros_like(probs).scatter(0, order[keep], sorted_probs[keep])
+        choice = int(torch.multinomial(filtered / filtered.sum(), 1, generator=gen))
+        piece.fill = choice
+        piece.confidence = float(probs[choice])
+
+    def _run(self, jobs, generators, counts) -> None:
+        """jobs: (note index, window ids, [(window position, piece)]) -> fill those pieces."""
+        size = self.cfg["batch_size"]
+        for start in range(0, len(jobs), size):
+            chunk = jobs[start : start + size]
+            positions = [sorted(position for position, _ in targets) for _, _, targets in chunk]
+            logits = self._forward([ids for _, ids, _ in chunk], positions)
+            for row, (note_index, _, targets) in enumerate(chunk):
+                counts[note_index]["forward_passes"] += 1
+                index = {position: i for i, position in enumerate(positions[row])}
+                for position, piece in sorted(targets, key=lambda t: t[0]):
+                    self._sample(logits[row][index[position]], piece, generators[note_index])
+
+    def _note_jobs(self, note_index: int, note: List[_Piece], only: Optional[set] = None):
+        ids, slots = self._layout(note)
+        jobs = []
+        for start, end, owned_from, owned_to in self._windows(len(ids)):
+            targets = [
+                (pos - start, p)
+                for pos, p in slots
+                if owned_from <= pos < owned_to and (only is None or id(p) in only)
+            ]
+            if targets:
+                jobs.append((note_index, ids[start:end], targets))
+        return jobs
+
+    def _fill_parallel(self, notes, generators, counts) -> None:
+        rounds = self.cfg["rounds"]
+        for r in range(rounds):
+            if r:
+                # Mask-Predict: re-mask the least confident fills, fewer each round.
+                for note in notes:
+                    masked = [p for p in note if p.masked]
+                    n = math.floor(len(masked) * (rounds - r) / rounds)
+                    for piece in sorted(masked, key=lambda p: p.confidence)[:n]:
+                        piece.fill = None
+            jobs = [job for i, note in enumerate(notes) for job in self._note_jobs(i, note)]
+            self._run(jobs, generators, counts)
+
+    def _fill_iterative(self, notes, generators, counts) -> None:
+        spans = [self._mask_spans(note) for note in notes]
+        while any(spans):
+            jobs = []
+            for i, note in enumerate(notes):
+                if spans[i]:
+                    span = spans[i].pop(0)
+                    jobs += self._note_jobs(i, note, only={id(p) for p in span})
+            self._run(jobs, generators, counts)
+
+    @staticmethod
+    def _mask_spans(note: List[_Piece]) -> List[List[_Piece]]:
+        """Runs of masked words with only text (spaces, punctuation) between them."""
+        spans: List[List[_Piece]] = []
+        current: List[_Piece] = []
+        for piece in note:
+            if piece.masked:
+                current.append(piece)
+            elif piece.kind != "text" and current:
+                spans.append(current)
+                current = []
+        if current:
+            spans.append(current)
+        return spans
+
+    def _segments(self, note: List[_Piece], count: Dict[str, int]) -> Synthesis:
+        segments = []
+        for piece in note:
+            if piece.kind == "entity":
+                segments.append(Segment(piece.text, piece.label, piece.source))
+                continue
+            text = piece.text
+            if piece.masked and piece.fill is not None:
+                token = self.tokenizer.convert_ids_to_tokens(piece.fill).lstrip("Ġ▁")
+                text = like_case(piece.text, token)
+                count["changed_words"] += text.lower() != piece.text.lower()
+            segments.append(Segment(text))
+        return Synthesis(segments, count)
+
+    # -- serialization ---------------------------------------------------------------------------
+    def to_disk(self, path: Union[str, Path]) -> None:
+        """Save the model, its tokenizer and the settings, so a pipeline directory is self-contained."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(path / "model")
+        self.tokenizer.save_pretrained(path / "model")
+        srsly.write_json(path / "cfg.json", self.cfg)
+
+    def from_disk(self, path: Union[str, Path]) -> "MaskedInfillGenerator":
+        """Load what `to_disk` wrote (the settings of the pipeline config are kept)."""
+        self.load(Path(path) / "model")
+        return self
+
+
+@registry.misc("spacy_synthnotes.MaskedInfill.v1")
+def make_masked_infill_generator(
+    model: str,
+    mask_rate: float = 0.5,
+    rounds: int = 2,
+    fill: str = "parallel",
+    mask_pos: Optional[List[str]] = None,
+    temperature: float = 1.0,
+    top_k: int = 50,
+    top_p: float = 0.95,
+    protect_labels: Optional[List[str]] = None,
+    max_length: int = 256,
+    batch_size: int = 16,
+    locale: str = "en_US",
+) -> MaskedInfillGenerator:
+    """Registered factory of the masked-LM infilling generator (see `MaskedInfillGenerator`)."""
+    return MaskedInfillGenerator(
+        model,
+        mask_rate=mask_rate,
+        rounds=rounds,
+        fill=fill,
+        mask_pos=mask_pos,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        protect_labels=protect_labels,
+        max_length=max_length,
+        batch_size=batch_size,
+        locale=locale,
+    )

@@ -1,0 +1,21 @@
+"""Masked-LM logits at selected positions only.
+
+The vocabulary projection is most of a small masked LM's cost (a 30k-word
+vocabulary against a 384-wide encoder); training and infilling need it only at
+masked positions. BERT-family models (`model.cls`) are projected there alone;
+other masked LMs fall back to the full forward pass.
+"""
+
+import torch
+
+
+def logits_at(
+    model, input_ids: torch.Tensor, attention_mask: torch.Tensor, select: torch.Tensor
+) -> torch.Tensor:
+    """Logits for the positions where `select` is True, as a (n_selected, vocab) tensor."""
+    head = getattr(model, "cls", None)
+    encoder = getattr(model, "base_model", None)
+    if head is None or encoder is None:
+        return model(input_ids=input_ids, attention_mask=attention_mask).logits[select]
+    hidden = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    return head(hidden[select])

@@ -1,0 +1,1 @@
+"""Training recipes for the generators (on PHI-replaced text only)."""

@@ -1,0 +1,225 @@
+"""MaskedInfill generator and the train-mlm recipe, with a tiny model trained in a fixture."""
+
+import shutil
+
+import pytest
+import spacy
+import srsly
+from conftest import NOTE, NOTE_SPANS, make_doc
+from typer.testing import CliRunner
+
+from spacy_synthnotes.cli import app
+from spacy_synthnotes.generators.masked_infill import _WORD, MaskedInfillGenerator
+from spacy_synthnotes.readers import DocBinCorpus
+from spacy_synthnotes.training.mlm import load_config, train_mlm
+
+ROOT_CONFIG = "configs/mlm_small.cfg"
+TINY = {
+    "paths.init": None,
+    "tokenizer.vocab_size": 400,
+    "model.hidden_size": 32,
+    "model.num_layers": 1,
+    "model.num_heads": 2,
+    "model.intermediate_size": 64,
+    "model.max_length": 64,
+    "training.steps": 12,
+    "training.eval_every": 6,
+    "training.batch_size": 8,
+    "corpora.train.limit": 40,
+    "corpora.dev.limit": 8,
+}
+
+
+def tiny_config(demo_dir, **extra):
+    from pathlib import Path
+
+    overrides = {
+        **TINY,
+        "paths.train": str(demo_dir / "train.spacy"),
+        "paths.dev": str(demo_dir / "dev.spacy"),
+    }
+    overrides.update(extra)
+    return load_config(Path(__file__).parents[1] / ROOT_CONFIG, overrides)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(demo_dir, tmp_path_factory):
+    output = tmp_path_factory.mktemp("mlm")
+    meta = train_mlm(tiny_config(demo_dir), output, log=lambda m: None)
+    assert meta["phi_replacement"] == "surrogate" and meta["step"] in (6, 12)
+    return output / "model-best"
+
+
+def synth_nlp(model, **config):
+    nlp = spacy.blank("en")
+    generator = {"@misc": "spacy_synthnotes.MaskedInfill.v1", "model": str(model), **config}
+    nlp.add_pipe("synth_notes", config={"generator": generator, "seed": 3})
+    return nlp
+
+
+def outputs(nlp, docs):
+    return [
+        (d._.synthetic.text, [(e.start_char, e.end_char, e.label_) for e in d._.synthetic.ents]) for d in docs
+    ]
+
+
+@pytest.fixture(scope="module")
+def test_docs(demo_dir):
+    return list(DocBinCorpus(demo_dir / "test.spacy", limit=6).docs(spacy.blank("en")))
+
+
+def copies(nlp, docs):
+    from spacy.tokens import Doc
+
+    return [Doc(nlp.vocab).from_bytes(d.to_bytes()) for d in docs]
+
+
+def test_kept_entities_are_exact_and_text_changes(tiny_model, test_docs):
+    nlp = synth_nlp(tiny_model)
+    changed, maskable = 0, 0
+    for doc in nlp.pipe(copies(nlp, test_docs)):
+        synthetic = doc._.synthetic
+        assert "##" not in synthetic.text and "[MASK]" not in synthetic.text
+        for record in doc._.synthetic_alignment:
+            (s, e, _), target = record["source"], record["target"]
+            assert target is not None
+            if record["action"] == "keep":
+                assert synthetic.text[target[0] : target[1]] == doc.text[s:e]
+            else:
+                assert synthetic.text[target[0] : target[1]] != doc.text[s:e]
+        report = doc._.synthetic_report
+        changed += report["changed_words"]
+        maskable += report["masked_words"]
+    assert maskable > 50 and changed / maskable > 0.9
+
+
+def test_masks_never_touch_protected_text(tiny_model):
+    nlp = spacy.blank("en")
+    generator = MaskedInfillGenerator(str(tiny_model), mask_rate=1.0)
+    component = nlp.add_pipe("synth_notes", config={"seed": 1})
+    plan = component.plan(make_doc(nlp, NOTE, NOTE_SPANS))
+    import torch
+
+    note = generator._prepare(plan)
+    generator._choose_masks(note, torch.Generator().manual_seed(0))
+    masked = [p for p in note if p.masked]
+    assert masked and all(p.kind == "word" and _WORD.fullmatch(p.text) for p in masked)
+    assert {p.text for p in note if p.kind == "entity" and p.label == "DRUG"} == {"lisinopril"}
+    assert not any(p.masked for p in note if p.kind != "word")
+    # All-caps abbreviations and words glued to digits are not maskable.
+    assert not _WORD.search("BP HR SpO2 2L NC")
+
+
+def test_mask_pos_restricts_masks_to_tagged_words(tiny_model):
+    nlp = spacy.blank("en")
+    nlp.add_pipe(
+        "synth_notes",
+        config={
+            "generator": {
+                "@misc": "spacy_synthnotes.MaskedInfill.v1",
+                "model": str(tiny_model),
+                "mask_rate": 1.0,
+                "mask_pos": ["NOUN"],
+            }
+        },
+    )
+    doc = nlp.make_doc("The patient reports severe pain today.")
+    for token in doc:
+        token.pos_ = "NOUN" if token.text in ("patient", "pain") else "X"
+    out = nlp(doc)._.synthetic.text.split()
+    assert out[0] == "The" and out[2:4] == ["reports", "severe"] and out[-1] == "today."
+    assert out[1] != "patient"
+
+
+def test_long_notes_use_sliding_windows(tiny_model, test_docs):
+    nlp = synth_nlp(tiny_model, max_length=24)
+    generator = nlp.get_pipe("synth_notes").generator
+    ids_length = len(generator.tokenizer(test_docs[0].text)["input_ids"])
+    assert ids_length > 100 and len(generator._windows(ids_length)) > 4
+    windows = generator._windows(ids_length)
+    owned = [p for _, _, a, b in windows for p in range(a, b)]
+    assert owned == list(range(ids_length))  # every position owned by exactly one window
+    doc = nlp(copies(nlp, test_docs[:1])[0])
+    assert "[MASK]" not in doc._.synthetic.text and doc._.synthetic_report["changed_words"] > 10
+
+
+def test_deterministic_with_a_seed_and_iterative_fill(tiny_model, test_docs):
+    first = outputs(None, synth_nlp(tiny_model).pipe(copies(spacy.blank("en"), test_docs[:3])))
+    again = outputs(None, synth_nlp(tiny_model).pipe(copies(spacy.blank("en"), test_docs[:3])))
+    assert first == again
+    iterative = synth_nlp(tiny_model, fill="iterative")
+    doc = iterative(copies(iterative, test_docs[:1])[0])
+    parallel = synth_nlp(tiny_model, rounds=1)(copies(iterative, test_docs[:1])[0])
+    windows = len(
+        iterative.get_pipe("synth_notes").generator._windows(
+            len(iterative.get_pipe("synth_notes").generator.tokenizer(test_docs[0].text)["input_ids"])
+        )
+    )
+    assert parallel._.synthetic_report["forward_passes"] == windows
+    # One pass per run of masked words: more passes than windows.
+    assert doc._.synthetic_report["forward_passes"] > windows
+
+
+def test_pipeline_directory_is_self_contained(tiny_model, test_docs, tmp_path):
+    model_copy = tmp_path / "model"
+    shutil.copytree(tiny_model, model_copy)
+    nlp = synth_nlp(model_copy)
+    expected = outputs(None, nlp.pipe(copies(nlp, test_docs[:2])))
+    nlp.to_disk(tmp_path / "pipeline")
+    shutil.rmtree(model_copy)
+    loaded = spacy.load(tmp_path / "pipeline")
+    assert outputs(None, loaded.pipe(copies(loaded, test_docs[:2]))) == expected
+
+
+def test_corrupt_model_dir_is_a_clear_error(tmp_path):
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(ValueError, match="is not a loadable masked-LM directory"):
+        MaskedInfillGenerator(str(tmp_path)).load(tmp_path)
+    with pytest.raises(ValueError, match="is not a directory"):
+        MaskedInfillGenerator(str(tmp_path / "missing")).load(tmp_path / "missing")
+    with pytest.raises(ValueError, match="mask_rate"):
+        MaskedInfillGenerator(str(tmp_path), mask_rate=0)
+
+
+def test_recipe_refuses_phi_and_replaces_it(demo_dir, tmp_path):
+    with pytest.raises(ValueError, match="has PHI entities .* trained on PHI-replaced text only"):
+        train_mlm(
+            tiny_config(demo_dir, **{"phi.replace": "refuse"}), tmp_path / "refused", log=lambda m: None
+        )
+    from spacy_synthnotes.training.corpus import replace_phi
+
+    docs = list(DocBinCorpus(demo_dir / "test.spacy", limit=3).docs(spacy.blank("en")))
+    for mode in ("surrogate", "placeholder"):
+        notes = replace_phi(docs, mode)
+        for doc, note in zip(docs, notes):
+            for ent in doc.ents:
+                if ent.label_ in ("PATIENT", "MEDICALRECORD", "PHONE"):
+                    assert ent.text not in note.text
+            assert [label for _, _, label in note.entities] == [e.label_ for e in doc.ents]
+    assert "[PATIENT]" in replace_phi(docs, "placeholder")[0].text
+
+
+def test_checkpoint_resume_continues_the_run(demo_dir, tmp_path):
+    config = tiny_config(demo_dir, **{"training.steps": 6, "training.eval_every": 3})
+    train_mlm(config, tmp_path, log=lambda m: None)
+    longer = tiny_config(demo_dir, **{"training.steps": 9, "training.eval_every": 3})
+    messages = []
+    meta = train_mlm(longer, tmp_path, resume=True, log=messages.append)
+    assert messages[0] == "Resumed from step 6"
+    history = srsly.read_json(tmp_path / "model-last" / "synthnotes_mlm.json")["history"]
+    assert [h["step"] for h in history] == [3, 6, 9] and meta["step"] in (3, 6, 9)
+
+
+def test_train_mlm_command(demo_dir, tmp_path):
+    args = ["train-mlm", ROOT_CONFIG, "--output", str(tmp_path / "out")]
+    for key, value in {
+        **TINY,
+        "paths.train": str(demo_dir / "train.spacy"),
+        "paths.dev": str(demo_dir / "dev.spacy"),
+        "training.steps": 4,
+        "training.eval_every": 2,
+    }.items():
+        args += [f"--{key}", "null" if value is None else str(value)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "model-best" / "config.json").exists()
