@@ -223,3 +223,20 @@ def test_train_mlm_command(demo_dir, tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "model-best" / "config.json").exists()
+
+
+def test_pipeline_config_assembles_with_a_trained_model(tiny_model, tmp_path):
+    from pathlib import Path
+
+    config = spacy.util.load_config(
+        Path(__file__).parents[1] / "configs" / "synth_masked_infill.cfg",
+        overrides={"paths.mlm": str(tiny_model)},
+        interpolate=True,
+    )
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True)
+    nlp.initialize()
+    nlp.to_disk(tmp_path / "p")
+    assert (tmp_path / "p" / "synth_notes" / "generator" / "model" / "config.json").exists()
+    loaded = spacy.load(tmp_path / "p")
+    doc = loaded(make_doc(loaded, NOTE, NOTE_SPANS))
+    assert "lisinopril" in [e.text for e in doc._.synthetic.ents]
