@@ -147,6 +147,8 @@ def test_deterministic_with_a_seed_and_iterative_fill(tiny_model, test_docs):
     first = outputs(None, synth_nlp(tiny_model).pipe(copies(spacy.blank("en"), test_docs[:3])))
     again = outputs(None, synth_nlp(tiny_model).pipe(copies(spacy.blank("en"), test_docs[:3])))
     assert first == again
+    reseeded = outputs(None, synth_nlp(tiny_model, seed=1).pipe(copies(spacy.blank("en"), test_docs[:3])))
+    assert reseeded != first
     iterative = synth_nlp(tiny_model, fill="iterative")
     doc = iterative(copies(iterative, test_docs[:1])[0])
     parallel = synth_nlp(tiny_model, rounds=1)(copies(iterative, test_docs[:1])[0])

@@ -70,6 +70,7 @@ class MaskedInfillGenerator:
     max_length (int): Context in tokens (at most the model's); longer notes use sliding windows.
     batch_size (int): Windows per forward pass, across notes.
     locale (str): Faker locale of the PHI surrogates.
+    seed (int): Mixed into each note's seed (from the pipe), for masks and sampling.
     """
 
     def __init__(
@@ -87,6 +88,7 @@ class MaskedInfillGenerator:
         max_length: int = 256,
         batch_size: int = 16,
         locale: str = "en_US",
+        seed: int = 0,
     ):
         if not 0.0 < mask_rate <= 1.0:
             raise ValueError(f"mask_rate must be in (0, 1], got {mask_rate}")
@@ -107,6 +109,7 @@ class MaskedInfillGenerator:
             "max_length": max_length,
             "batch_size": batch_size,
             "locale": locale,
+            "seed": seed,
         }
         self._surrogates = SurrogateGenerator(locale=locale)
         self._model = None
@@ -167,7 +170,9 @@ class MaskedInfillGenerator:
     # -- generation -----------------------------------------------------------------------------
     def __call__(self, plans: Sequence[NotePlan]) -> List[Synthesis]:
         notes = [self._prepare(plan) for plan in plans]
-        generators = [torch.Generator().manual_seed(plan.seed % (2**63)) for plan in plans]
+        generators = [
+            torch.Generator().manual_seed((plan.seed ^ self.cfg["seed"]) % (2**63)) for plan in plans
+        ]
         counts = [{"masked_words": 0, "changed_words": 0, "forward_passes": 0} for _ in plans]
         for note, gen, count in zip(notes, generators, counts):
             self._choose_masks(note, gen)
@@ -414,6 +419,7 @@ def make_masked_infill_generator(
     max_length: int = 256,
     batch_size: int = 16,
     locale: str = "en_US",
+    seed: int = 0,
 ) -> MaskedInfillGenerator:
     """Registered factory of the masked-LM infilling generator (see `MaskedInfillGenerator`)."""
     return MaskedInfillGenerator(
@@ -429,4 +435,5 @@ def make_masked_infill_generator(
         max_length=max_length,
         batch_size=batch_size,
         locale=locale,
+        seed=seed,
     )
