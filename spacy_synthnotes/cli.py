@@ -47,10 +47,33 @@ def synthesize_cli(
     ),
     limit: int = typer.Option(0, "--limit", help="Read at most this many notes (0 = all)"),
     summary_path: Optional[Path] = typer.Option(None, "--summary", help="Write the run summary as JSON here"),
+    shard_size: int = typer.Option(
+        0,
+        "--shard-size",
+        help="Write OUTPUT as a directory of shards of this many notes, with a manifest; "
+        "a rerun resumes where a killed run stopped",
+    ),
+    output_format: str = typer.Option("jsonl", "--output-format", help="Shard format: jsonl or docbin"),
+    backend: str = typer.Option("local", "--backend", help="Sharded runs: local or ray"),
 ) -> None:
     """Write a synthetic version of every note of a corpus."""
     from .synthesize import load_pipeline, synthesize_corpus
 
+    if shard_size:
+        _synthesize_sharded(
+            pipeline,
+            input_path,
+            output_path,
+            input_format,
+            output_format,
+            shard_size,
+            batch_size,
+            n_process,
+            on_error,
+            backend,
+            summary_path,
+        )
+        return
     start = time.time()
     try:
         nlp = load_pipeline(pipeline)
@@ -89,6 +112,55 @@ def synthesize_cli(
         srsly.write_json(summary_path, summary)
     if summary["kept_entities_inexact"] or summary["phi_strings_leaked"]:
         msg.warn("Check the summary: some kept entities are not exact or source PHI strings remain.")
+
+
+def _synthesize_sharded(
+    pipeline,
+    input_path,
+    output_dir,
+    input_format,
+    output_format,
+    shard_size,
+    batch_size,
+    n_process,
+    on_error,
+    backend,
+    summary_path,
+) -> None:
+    from tqdm import tqdm
+
+    from .sharded import synthesize_sharded
+
+    start = time.time()
+    bar = tqdm(desc="synthesize", unit="note")
+    try:
+        totals = synthesize_sharded(
+            pipeline,
+            input_path,
+            output_dir,
+            input_format=input_format,
+            output_format=output_format,
+            shard_size=shard_size,
+            batch_size=batch_size,
+            n_process=n_process,
+            on_error=on_error,
+            backend=backend,
+            progress=lambda entry: bar.update(entry["notes"]),
+        )
+    except (CorpusError, ValueError, OSError) as err:
+        msg.fail("Synthesis failed", str(err), exits=1)
+    bar.close()
+    totals["seconds"] = round(time.time() - start, 2)
+    msg.good(
+        f"{totals['written']} of {totals['notes']} notes in {totals['shards']} shards in {output_dir} "
+        f"({totals['resumed_shards']} shards from an earlier run)"
+    )
+    for problem in totals["problems"][:20]:
+        msg.warn(f"input problem: {problem}")
+    if len(totals["problems"]) > 20:
+        msg.warn(f"... {len(totals['problems'])} input problems in all, listed in the manifest")
+    if summary_path is not None:
+        srsly.write_json(summary_path, totals)
 
 
 @app.command("evaluate-phi")

@@ -15,6 +15,11 @@ from .readers import doc_to_record, open_corpus
 OUTPUT_FORMATS = ("jsonl", "docbin")
 
 
+def synth_pipe_name(nlp: Language) -> str:
+    """The name of the pipeline's `synth_notes` component."""
+    return next(n for n in nlp.pipe_names if nlp.get_pipe_meta(n).factory == "synth_notes")
+
+
 def load_pipeline(name: Union[str, Path]) -> Language:
     """Load a pipeline (directory or package) and check that it has a `synth_notes` component."""
     nlp = spacy.load(name)
@@ -138,8 +143,7 @@ def synthesize_corpus(
     if fmt not in OUTPUT_FORMATS:
         raise ValueError(f"Unknown output format {fmt!r}; choose from {OUTPUT_FORMATS}.")
     corpus = open_corpus(input_path, input_format, on_error=on_error, limit=limit)
-    pipe_name = next(n for n in nlp.pipe_names if nlp.get_pipe_meta(n).factory == "synth_notes")
-    summary = Summary(nlp.get_pipe(pipe_name).cfg["phi_labels"])
+    summary = Summary(nlp.get_pipe(synth_pipe_name(nlp)).cfg["phi_labels"])
     docs: Iterator[Doc] = nlp.pipe(corpus.docs(nlp), batch_size=batch_size, n_process=n_process)
     if progress:
         from tqdm import tqdm

@@ -1,0 +1,124 @@
+"""Sharded synthesis: kill and resume, process count, Ray, malformed input, config changes."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from itertools import islice
+
+import pytest
+import spacy
+import srsly
+
+from spacy_synthnotes.sharded import MANIFEST, read_manifest, synthesize_sharded
+
+
+@pytest.fixture(scope="module")
+def pipeline_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pipe") / "synth"
+    nlp = spacy.blank("en")
+    nlp.add_pipe("synth_notes", config={"seed": 9})
+    nlp.to_disk(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def notes(demo_dir, tmp_path_factory):
+    path = tmp_path_factory.mktemp("in") / "notes.jsonl"
+    srsly.write_jsonl(path, islice(srsly.read_jsonl(demo_dir / "train.jsonl"), 160))
+    return path
+
+
+def files(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_killed_run_resumes_to_identical_output(pipeline_dir, notes, tmp_path):
+    full = tmp_path / "full"
+    totals = synthesize_sharded(pipeline_dir, notes, full, shard_size=10)
+    assert totals["notes"] == totals["written"] == 160 and totals["shards"] == 16
+
+    killed = tmp_path / "killed"
+    command = [
+        sys.executable,
+        "-m",
+        "spacy_synthnotes",
+        "synthesize",
+        str(pipeline_dir),
+        str(notes),
+        str(killed),
+        "--shard-size",
+        "10",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(read_manifest(killed) if killed.exists() else {}) < 3:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done_before = len(read_manifest(killed))
+    assert 3 <= done_before < 16, "the run was not killed midway"
+
+    resumed = synthesize_sharded(pipeline_dir, notes, killed, shard_size=10)
+    assert resumed["resumed_shards"] == done_before
+    assert resumed["notes"] == 160 and resumed["written"] == 160
+    assert files(killed) == files(full)  # byte-identical shards and manifest, no duplicates, no losses
+
+
+def test_output_does_not_depend_on_process_count(pipeline_dir, notes, tmp_path):
+    synthesize_sharded(pipeline_dir, notes, tmp_path / "one", shard_size=40, n_process=1)
+    synthesize_sharded(pipeline_dir, notes, tmp_path / "two", shard_size=40, n_process=2)
+    assert files(tmp_path / "one") == files(tmp_path / "two")
+
+
+def test_ray_backend_equals_local(pipeline_dir, notes, tmp_path):
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    try:
+        small = tmp_path / "small.jsonl"
+        srsly.write_jsonl(small, islice(srsly.read_jsonl(notes), 30))
+        synthesize_sharded(pipeline_dir, small, tmp_path / "local", shard_size=10)
+        synthesize_sharded(pipeline_dir, small, tmp_path / "ray", shard_size=10, backend="ray")
+    finally:
+        ray.shutdown()
+    assert files(tmp_path / "ray") == files(tmp_path / "local")
+
+
+def test_malformed_input_is_reported_in_the_manifest(pipeline_dir, tmp_path):
+    good = {"text": "Seen by Dr. Wong on 3/14/2021.", "spans": [[12, 16, "DOCTOR"], [20, 29, "DATE"]]}
+    lines = [
+        json.dumps(good).encode(),
+        b'{"text": "broken',
+        '{"text": "caf\xe9 note"}'.encode("latin-1"),
+        b'{"text": ""}',
+        json.dumps({"text": "x " * 600_000}).encode(),
+        json.dumps(good).encode(),
+    ]
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    totals = synthesize_sharded(pipeline_dir, path, tmp_path / "out", shard_size=4)
+    assert totals["notes"] == 2
+    problems = " | ".join(totals["problems"])
+    for expected in (
+        "line 2: invalid JSON",
+        "line 3 (byte 13): not valid utf8",
+        "line 4: empty text",
+        "line 5: text has 1,200,000 characters, more than max_chars=1,000,000",
+    ):
+        assert expected in problems
+    assert len(totals["problems"]) == 4
+    with pytest.raises(Exception, match="line 2: invalid JSON"):
+        synthesize_sharded(pipeline_dir, path, tmp_path / "strict", shard_size=4, on_error="raise")
+
+
+def test_a_changed_config_is_refused(pipeline_dir, notes, tmp_path):
+    small = tmp_path / "small.jsonl"
+    srsly.write_jsonl(small, islice(srsly.read_jsonl(notes), 5))
+    synthesize_sharded(pipeline_dir, small, tmp_path / "out", shard_size=5)
+    other = spacy.blank("en")
+    other.add_pipe("synth_notes", config={"seed": 10})
+    other.to_disk(tmp_path / "other")
+    with pytest.raises(ValueError, match="another config"):
+        synthesize_sharded(tmp_path / "other", small, tmp_path / "out", shard_size=5)
+    assert (tmp_path / "out" / MANIFEST).exists()
