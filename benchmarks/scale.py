@@ -11,7 +11,6 @@ and constant notes/s across sizes mean cost grows linearly with the corpus.
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,8 @@ pipeline, corpus, out, n_process, backend = sys.argv[1:6]
 start = time.perf_counter()
 totals = synthesize_sharded(pipeline, corpus, out, shard_size=500, n_process=int(n_process), backend=backend)
 seconds = time.perf_counter() - start
-rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+usage = resource.getrusage
+rss = max(usage(resource.RUSAGE_SELF).ru_maxrss, usage(resource.RUSAGE_CHILDREN).ru_maxrss)
 print(json.dumps({"notes": totals["written"], "seconds": seconds, "peak_rss_mb": rss / 1024}))
 """
 
