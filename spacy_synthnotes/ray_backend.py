@@ -35,7 +35,7 @@ def _render(pipeline: str, docs_bytes: bytes, fmt: str, batch_size: int) -> Tupl
 
     nlp = _pipeline(pipeline)
     docs = list(DocBin().from_bytes(docs_bytes).get_docs(nlp.vocab))
-    return render_shard(nlp, docs, fmt, 1, batch_size)
+    return render_shard(nlp, docs, fmt, batch_size)
 
 
 def render_shards_ray(

@@ -17,8 +17,9 @@ import hashlib
 import itertools
 import json
 import os
+from collections import deque
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 import spacy
 import srsly
@@ -76,12 +77,9 @@ def read_manifest(output_dir: Path) -> Dict[Tuple[str, int], Dict[str, Any]]:
     return entries
 
 
-def render_shard(
-    nlp: Language, docs: List[Doc], fmt: str, n_process: int, batch_size: int
-) -> Tuple[bytes, Dict]:
-    """Synthesize one shard's notes; return the output file's bytes and the shard's summary."""
+def serialize_shard(nlp: Language, processed: Iterable[Doc], fmt: str) -> Tuple[bytes, Dict]:
+    """The output file's bytes and the summary of one shard's processed Docs."""
     summary = Summary(nlp.get_pipe(synth_pipe_name(nlp)).cfg["phi_labels"])
-    processed = nlp.pipe(docs, batch_size=batch_size, n_process=n_process)
     if fmt == "jsonl":
         lines = []
         for doc in processed:
@@ -96,6 +94,50 @@ def render_shard(
             synthetic._.set("note_meta", doc._.get("note_meta"))
             docbin.add(synthetic)
     return docbin.to_bytes(), summary.to_dict()
+
+
+def render_shard(nlp: Language, docs: List[Doc], fmt: str, batch_size: int) -> Tuple[bytes, Dict]:
+    """Synthesize one shard's notes in this process (the Ray workers' unit of work)."""
+    return serialize_shard(nlp, nlp.pipe(docs, batch_size=batch_size), fmt)
+
+
+def render_local(
+    nlp: Language,
+    shards: Iterable[Tuple[Path, int, List[Doc], List[str]]],
+    fmt: str,
+    n_process: int,
+    batch_size: int,
+) -> Iterator[Tuple[Path, int, List[str], bytes, Dict]]:
+    """Render shards through one `nlp.pipe` stream, so `n_process` workers live for the whole run.
+
+    The Docs of all shards flow through a single pipe; shard boundaries are kept
+    in a queue filled as the pipe reads ahead, and outputs are regrouped by them.
+    """
+    queue: Deque[Tuple[Path, int, List[str], int]] = deque()
+
+    def stream() -> Iterator[Doc]:
+        for unit, index, docs, problems in shards:
+            queue.append((unit, index, problems, len(docs)))
+            yield from docs
+
+    processed = iter(nlp.pipe(stream(), batch_size=batch_size, n_process=n_process))
+    buffer: List[Doc] = []
+    finished = False
+    while True:
+        if not queue:
+            if finished:
+                return
+            doc = next(processed, None)  # advancing the pipe reads the next shard into the queue
+            if doc is None:
+                finished = True
+            else:
+                buffer.append(doc)
+            continue
+        unit, index, problems, size = queue.popleft()
+        while len(buffer) < size:
+            buffer.append(next(processed))
+        shard, buffer = buffer[:size], buffer[size:]
+        yield (unit, index, problems, *serialize_shard(nlp, shard, fmt))
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -182,10 +224,7 @@ def synthesize_sharded(
 
         rendered: Iterable = render_shards_ray(pipeline, todo, output_format, batch_size)
     else:
-        rendered = (
-            (unit, index, problems, *render_shard(nlp, docs, output_format, n_process, batch_size))
-            for unit, index, docs, problems in todo
-        )
+        rendered = render_local(nlp, todo, output_format, n_process, batch_size)
     for unit, index, problems, data, summary in rendered:
         name = f"{unit.stem}-{index:05d}{suffix}"
         write_atomic(output_dir / name, data)
