@@ -11,8 +11,9 @@ their shape, and no surrogate equals its original.
 import datetime
 import re
 import string
+from functools import cache
 from random import Random
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
 from faker import Faker
 
@@ -171,9 +172,10 @@ class DocumentSurrogates:
         self._name_parts: Dict[str, str] = {}
         self._first_names: Set[str] = set()
         self._last_names: Set[str] = set()
-        self._male_names = _given_names(faker, "first_names_male")
-        self._female_names = _given_names(faker, "first_names_female")
-        self._given_names = _given_names(faker, "first_names")
+        locales = tuple(faker.locales)
+        self._male_names = _given_names(locales, "first_names_male")
+        self._female_names = _given_names(locales, "first_names_female")
+        self._given_names = _given_names(locales, "first_names")
         self._used: Set[str] = set()
         self.counts: Dict[str, int] = {}
 
@@ -389,13 +391,14 @@ class DocumentSurrogates:
         return like_case(letter, self._name_parts[key])
 
 
-def _given_names(faker: Faker, attribute: str) -> Set[str]:
-    """A list of given names of the Faker locale, lower-cased (empty if it has none)."""
-    for provider in faker.get_providers():
+@cache
+def _given_names(locales: Tuple[str, ...], attribute: str) -> FrozenSet[str]:
+    """A list of given names of the Faker locales, lower-cased (empty if they have none)."""
+    for provider in Faker(list(locales)).get_providers():
         names = getattr(provider, attribute, None)
         if names:
-            return {name.lower() for name in names}
-    return set()
+            return frozenset(name.lower() for name in names)
+    return frozenset()
 
 
 def _normalize(text: str) -> str:

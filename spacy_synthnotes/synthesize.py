@@ -94,15 +94,17 @@ class Summary:
         if synthetic is None:
             self.dropped.append(note_id)
             return False
+        # Doc.text joins the tokens on every access: read it once.
+        source_text, synthetic_text = doc.text, synthetic.text
         for record in doc._.get(SYNTHETIC_ALIGNMENT) or []:
             if record["action"] != "keep":
                 continue
             (s, e, _), (ts, te, _) = record["source"], record["target"]
-            if doc.text[s:e] != synthetic.text[ts:te]:
+            if source_text[s:e] != synthetic_text[ts:te]:
                 self.inexact.append(
-                    {"note": note_id, "source": doc.text[s:e], "synthetic": synthetic.text[ts:te]}
+                    {"note": note_id, "source": source_text[s:e], "synthetic": synthetic_text[ts:te]}
                 )
-        for label, text in phi_leaks(doc, synthetic.text, self.phi_labels):
+        for label, text in phi_leaks(doc, synthetic_text, self.phi_labels):
             self.leaks.append({"note": note_id, "label": label, "text": text})
         return True
 

@@ -55,9 +55,10 @@ def replace_phi(
         if table is not None:
             table.avoid(e.text for e in phi)
             table.observe_names([e.text for e in phi if table.category(e.label_) == "name"])
+        text = doc.text  # Doc.text joins the tokens on every access
         parts, entities, cursor, length = [], [], 0, 0
         for ent in doc.ents:
-            between = doc.text[cursor : ent.start_char]
+            between = text[cursor : ent.start_char]
             parts.append(between)
             length += len(between)
             if ent.label_ in labels:
@@ -68,7 +69,7 @@ def replace_phi(
             entities.append((length, length + len(value), ent.label_))
             length += len(value)
             cursor = ent.end_char
-        parts.append(doc.text[cursor:])
+        parts.append(text[cursor:])
         notes.append(
             TrainingNote(
                 "".join(parts), entities, meta.get("note_type"), meta.get("patient_id") or meta.get("id")
