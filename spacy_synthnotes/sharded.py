@@ -9,15 +9,18 @@ seed. A rerun reads the manifest, checks the config hash, verifies finished
 shards and synthesizes only the rest, so a run killed at any point resumes
 without losing or duplicating a note, and the output is byte-identical to an
 uninterrupted run (each note's seed depends only on the pipe seed and its text).
-Backends: "local" (`nlp.pipe`, `n_process`) and "ray" (one Ray task per shard,
-the pipeline loaded once per worker).
+Backends: "local" (in this process, or with `n_process > 1` a pool of worker
+processes that each render whole shards) and "ray" (one Ray task per shard); a
+worker loads the pipeline once.
 """
 
 import hashlib
 import itertools
 import json
+import multiprocessing
 import os
 from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
@@ -101,43 +104,61 @@ def render_shard(nlp: Language, docs: List[Doc], fmt: str, batch_size: int) -> T
     return serialize_shard(nlp, nlp.pipe(docs, batch_size=batch_size), fmt)
 
 
-def render_local(
-    nlp: Language,
+_WORKER: Dict[str, Language] = {}
+
+
+def _load_worker(pipeline: str) -> None:
+    from .synthesize import load_pipeline
+
+    _WORKER[pipeline] = load_pipeline(pipeline)
+
+
+def render_bytes(
+    docs_bytes: bytes, fmt: str, batch_size: int, pipeline: Optional[str] = None
+) -> Tuple[bytes, Dict]:
+    """Worker side: a shard sent as DocBin bytes -> (output bytes, summary), the pipeline loaded once."""
+    if pipeline not in _WORKER:
+        _load_worker(pipeline)
+    nlp = _WORKER[pipeline]
+    docs = list(DocBin().from_bytes(docs_bytes).get_docs(nlp.vocab))
+    return render_shard(nlp, docs, fmt, batch_size)
+
+
+def ordered(
+    shards: Iterable[Tuple[Path, int, List[Doc], List[str]]],
+    submit: Callable[[bytes], Any],
+    result: Callable[[Any], Tuple[bytes, Dict]],
+    window: int,
+) -> Iterator[Tuple[Path, int, List[str], bytes, Dict]]:
+    """Send shards to workers with at most `window` in flight; yield results in input order."""
+    pending: Deque[Tuple[Path, int, List[str], Any]] = deque()
+    for unit, index, docs, problems in shards:
+        pending.append((unit, index, problems, submit(DocBin(docs=docs, store_user_data=True).to_bytes())))
+        if len(pending) >= window:
+            unit0, index0, problems0, handle = pending.popleft()
+            yield (unit0, index0, problems0, *result(handle))
+    for unit, index, problems, handle in pending:
+        yield (unit, index, problems, *result(handle))
+
+
+def render_pool(
+    pipeline: str,
     shards: Iterable[Tuple[Path, int, List[Doc], List[str]]],
     fmt: str,
     n_process: int,
     batch_size: int,
 ) -> Iterator[Tuple[Path, int, List[str], bytes, Dict]]:
-    """Render shards through one `nlp.pipe` stream, so `n_process` workers live for the whole run.
-
-    The Docs of all shards flow through a single pipe; shard boundaries are kept
-    in a queue filled as the pipe reads ahead, and outputs are regrouped by them.
-    """
-    queue: Deque[Tuple[Path, int, List[str], int]] = deque()
-
-    def stream() -> Iterator[Doc]:
-        for unit, index, docs, problems in shards:
-            queue.append((unit, index, problems, len(docs)))
-            yield from docs
-
-    processed = iter(nlp.pipe(stream(), batch_size=batch_size, n_process=n_process))
-    buffer: List[Doc] = []
-    finished = False
-    while True:
-        if not queue:
-            if finished:
-                return
-            doc = next(processed, None)  # advancing the pipe reads the next shard into the queue
-            if doc is None:
-                finished = True
-            else:
-                buffer.append(doc)
-            continue
-        unit, index, problems, size = queue.popleft()
-        while len(buffer) < size:
-            buffer.append(next(processed))
-        shard, buffer = buffer[:size], buffer[size:]
-        yield (unit, index, problems, *serialize_shard(nlp, shard, fmt))
+    """Render whole shards in `n_process` worker processes (synthesis, checks and serialization)."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        n_process, mp_context=context, initializer=_load_worker, initargs=(pipeline,)
+    ) as pool:
+        yield from ordered(
+            shards,
+            lambda data: pool.submit(render_bytes, data, fmt, batch_size, pipeline),
+            lambda f: f.result(),
+            2 * n_process,
+        )
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -222,9 +243,14 @@ def synthesize_sharded(
     if backend == "ray":
         from .ray_backend import render_shards_ray
 
-        rendered: Iterable = render_shards_ray(pipeline, todo, output_format, batch_size)
+        rendered: Iterable = render_shards_ray(str(pipeline), todo, output_format, batch_size)
+    elif n_process > 1:
+        rendered = render_pool(str(pipeline), todo, output_format, n_process, batch_size)
     else:
-        rendered = render_local(nlp, todo, output_format, n_process, batch_size)
+        rendered = (
+            (unit, index, problems, *render_shard(nlp, docs, output_format, batch_size))
+            for unit, index, docs, problems in todo
+        )
     for unit, index, problems, data, summary in rendered:
         name = f"{unit.stem}-{index:05d}{suffix}"
         write_atomic(output_dir / name, data)
