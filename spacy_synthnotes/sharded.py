@@ -107,9 +107,14 @@ def render_shard(nlp: Language, docs: List[Doc], fmt: str, batch_size: int) -> T
 _WORKER: Dict[str, Language] = {}
 
 
-def _load_worker(pipeline: str) -> None:
+def _load_worker(pipeline: str, threads: int = 0) -> None:
     from .synthesize import load_pipeline
 
+    if threads:
+        # N workers share the machine's cores: each gets its share of torch threads, not all of them.
+        import torch
+
+        torch.set_num_threads(threads)
     _WORKER[pipeline] = load_pipeline(pipeline)
 
 
@@ -150,8 +155,9 @@ def render_pool(
 ) -> Iterator[Tuple[Path, int, List[str], bytes, Dict]]:
     """Render whole shards in `n_process` worker processes (synthesis, checks and serialization)."""
     context = multiprocessing.get_context("spawn")
+    threads = max(1, (os.cpu_count() or 1) // n_process)
     with ProcessPoolExecutor(
-        n_process, mp_context=context, initializer=_load_worker, initargs=(pipeline,)
+        n_process, mp_context=context, initializer=_load_worker, initargs=(pipeline, threads)
     ) as pool:
         yield from ordered(
             shards,
