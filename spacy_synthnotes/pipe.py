@@ -139,7 +139,7 @@ class SynthNotes:
             "residual_names": residual_names,
             "seed": seed,
         }
-        self._fallback_surrogates = SurrogateGenerator()
+        self._fallback_surrogates: Optional[SurrogateGenerator] = None
 
     # -- labels -----------------------------------------------------------------
     def action(self, label: str) -> str:
@@ -222,7 +222,12 @@ class SynthNotes:
             return []
         if mode == "drop":
             return residual_matches(merge_plain(output.segments), names=self.cfg["residual_names"])
-        surrogates_for = getattr(self.generator, "surrogates_for", self._fallback_surrogates.surrogates_for)
+        surrogates_for = getattr(self.generator, "surrogates_for", None)
+        if surrogates_for is None:
+            # Generators without their own surrogate table: a surrogate generator, made on first need.
+            if self._fallback_surrogates is None:
+                self._fallback_surrogates = SurrogateGenerator()
+            surrogates_for = self._fallback_surrogates.surrogates_for
         table = surrogates_for(plan)
         table.avoid(s.text for s in output.segments if s.label is not None)
         output.segments, found = scrub(output.segments, table.replace, names=self.cfg["residual_names"])
