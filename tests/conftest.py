@@ -46,6 +46,16 @@ def demo_dir(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def pipeline_dir(tmp_path_factory) -> Path:
+    """A saved pipeline with only synth_notes (surrogate generator), for CLI and corpus runs."""
+    path = tmp_path_factory.mktemp("pipeline") / "synth"
+    nlp = spacy.blank("en")
+    nlp.add_pipe("synth_notes", config={"seed": 5})
+    nlp.to_disk(path)
+    return path
+
+
 @pytest.fixture
 def nlp() -> Language:
     nlp = spacy.blank("en")

@@ -3,7 +3,6 @@
 import subprocess
 import sys
 
-import pytest
 import spacy
 import srsly
 from typer.testing import CliRunner
@@ -17,15 +16,6 @@ runner = CliRunner()
 def flat(output: str) -> str:
     """CLI output with wasabi's line wrapping undone."""
     return " ".join(output.split())
-
-
-@pytest.fixture(scope="module")
-def pipeline_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("pipeline") / "synth"
-    nlp = spacy.blank("en")
-    nlp.add_pipe("synth_notes", config={"seed": 5})
-    nlp.to_disk(path)
-    return path
 
 
 def test_demo_corpus_command(tmp_path):

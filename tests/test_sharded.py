@@ -15,15 +15,6 @@ from spacy_synthnotes.sharded import MANIFEST, read_manifest, synthesize_sharded
 
 
 @pytest.fixture(scope="module")
-def pipeline_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("pipe") / "synth"
-    nlp = spacy.blank("en")
-    nlp.add_pipe("synth_notes", config={"seed": 9})
-    nlp.to_disk(path)
-    return path
-
-
-@pytest.fixture(scope="module")
 def notes(demo_dir, tmp_path_factory):
     path = tmp_path_factory.mktemp("in") / "notes.jsonl"
     srsly.write_jsonl(path, islice(srsly.read_jsonl(demo_dir / "train.jsonl"), 160))
