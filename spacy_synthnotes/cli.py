@@ -2,7 +2,7 @@
 
 import time
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import spacy
 import srsly
@@ -247,6 +247,49 @@ def train_mlm_cli(
     msg.good(
         f"Saved {output / 'model-best'} (step {meta['step']}, dev perplexity {meta['dev_perplexity']:.2f})"
     )
+
+
+@app.command("evaluate-privacy")
+def evaluate_privacy_cli(
+    train: Path = typer.Option(..., "--train", help="The real training notes (annotated corpus)"),
+    heldout: Path = typer.Option(..., "--heldout", help="Real notes the generator never saw"),
+    synthetic: Path = typer.Option(
+        ..., "--synthetic", help="Synthetic notes: synthesize output (.jsonl, .spacy)"
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="Directory for privacy.json and privacy.html"),
+    model: Optional[Path] = typer.Option(
+        None, "--model", help="The generator's model dir (membership, exposure)"
+    ),
+    reference: Optional[Path] = typer.Option(
+        None, "--reference", help="Reference model dir (default: the model's init, if local)"
+    ),
+    phi_pipeline: Optional[str] = typer.Option(
+        None, "--phi-pipeline", help="PHI pipeline for re-identification (default: shape patterns and names)"
+    ),
+    threshold: List[str] = typer.Option([], "--threshold", help="NAME=VALUE, e.g. mia_auc=0.55 (repeatable)"),
+    max_mia_notes: int = typer.Option(400, "--max-mia-notes", help="Members and non-members scored, each"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Privacy of a synthetic corpus: leakage, memorization, DCR, membership, exposure, re-identification."""
+    from .privacy.evaluate import evaluate_privacy
+    from .privacy.inputs import load_inputs
+    from .privacy.report import write_report
+
+    try:
+        limits = {k: float(v) for k, v in (t.split("=", 1) for t in threshold)}
+    except ValueError:
+        msg.fail("--threshold takes NAME=NUMBER", ", ".join(threshold), exits=1)
+    try:
+        inputs = load_inputs(
+            train, heldout, synthetic, model=model, reference=reference, phi_pipeline=phi_pipeline
+        )
+        result = evaluate_privacy(inputs, thresholds=limits, max_mia_notes=max_mia_notes, seed=seed)
+    except (CorpusError, ValueError) as err:
+        msg.fail("Privacy evaluation failed", str(err), exits=1)
+    page = write_report(result, output)
+    for line in result["verdicts"]:
+        (msg.good if line["pass"] else msg.fail)(f"{line['metric']}: {line['text']}")
+    msg.info(f"Wrote {output / 'privacy.json'} and {page}")
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from transformers import AutoModelForMaskedLM, AutoTokenizer, BertConfig, BertFo
 from wasabi import msg
 
 from ..generators.mlm_head import logits_at
+from ..privacy.canaries import CANARY_FILE, canaries_from_config, planted_texts, save_canaries
 from .corpus import TrainingNote, replace_phi
 
 META_FILE = "synthnotes_mlm.json"
@@ -166,6 +167,10 @@ def train_mlm(
     dev_notes = load_notes(config, "dev", nlp)
     if not train_notes or not dev_notes:
         raise ValueError("The train and dev corpora must each hold at least one note")
+    canaries = canaries_from_config(t_cfg.get("canaries"))
+    if canaries:  # an audit option: secrets planted to measure exposure and membership inference
+        train_notes += [TrainingNote(text, []) for text in planted_texts(canaries)]
+        log(f"Planted {sum(c.repeats for c in canaries)} canary notes ({len(canaries)} canaries)")
     checkpoint = output / "checkpoint"
     init = resolve_init(m_cfg.get("init"))
     if resume and (checkpoint / "state.pt").exists():
@@ -260,6 +265,9 @@ def train_mlm(
                 log("Stopping early" if not out_of_time else "Stopping: max_minutes reached")
                 break
     save_model(model, tokenizer, output / "model-last", config, state)
+    if canaries:
+        for folder in ("model-best", "model-last"):
+            save_canaries(canaries, output / folder / CANARY_FILE)
     return srsly.read_json(output / "model-best" / META_FILE)
 
 
