@@ -3,6 +3,8 @@
 import json
 import math
 import random
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -301,3 +303,24 @@ def test_evaluate_privacy_command_writes_json_and_html(memorizing_model, demo_di
     assert page.count("<img") >= 3 and "anonymized, not synthetic" in page
     bad = runner.invoke(app, [*args, "--threshold", "mia_auc"])
     assert bad.exit_code == 1 and "NAME=NUMBER" in bad.output
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="headless Chromium is not installed")
+def test_report_renders_in_headless_chromium(tmp_path):
+    from spacy_synthnotes.privacy.report import write_report
+
+    train = [
+        "Pt seen for chest pain. Started aspirin daily.",
+        "Pt seen for cough. CXR clear.",
+        "Rash resolved.",
+    ]
+    heldout = ["Pt seen for back pain. Ibuprofen PRN.", "Pt seen for fever. Cultures sent."]
+    blank = spacy.blank("en")
+    result = evaluate_privacy(
+        PrivacyInputs([blank(t) for t in train], [blank(t) for t in heldout], train[:2])
+    )
+    page = write_report(result, tmp_path)
+    shot = tmp_path / "report.png"
+    command = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}"]
+    subprocess.run([*command, "--window-size=1000,1400", page.as_uri()], capture_output=True, timeout=120)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000

@@ -49,6 +49,11 @@ def test_project_workflow_runs_end_to_end(tmp_path):
 
     docs = list(JsonlCorpus(project / "synthetic" / "test_surrogate.jsonl").docs(spacy.blank("en")))
     assert len(docs) == summary["notes"]
+    privacy = srsly.read_json(project / "metrics" / "privacy_surrogate" / "privacy.json")
+    verdicts = {v["metric"]: v["pass"] for v in privacy["verdicts"]}
+    # The surrogate baseline rewrites each training note: the report must say so.
+    assert privacy["anonymized_not_synthetic"] and verdicts["near_copies"] is False
+    assert (project / "metrics" / "privacy_surrogate" / "privacy.html").read_text().count("<img") >= 2
     # A rerun skips the finished steps.
     rerun = subprocess.run(command, capture_output=True, text=True, cwd=project, timeout=600)
     assert rerun.returncode == 0 and "Skipping 'demo-corpus'" in rerun.stdout

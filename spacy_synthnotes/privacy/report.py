@@ -131,7 +131,7 @@ def render_html(result: Dict[str, Any], title: str = "Privacy report") -> str:
     parts.append("<h2>PHI leakage</h2>")
     rows = [["all", figure(leak["exact"]), figure(leak["fuzzy"])]]
     rows += [[html.escape(k), figure(v["exact"]), figure(v["fuzzy"])] for k, v in leak["per_label"].items()]
-    parts.append(table(rows, ["label", "exact", f"fuzzy (partial ratio >= {leak['fuzzy_threshold']:g})"]))
+    parts.append(table(rows, ["label", "exact", f"fuzzy (rapidfuzz ratio >= {leak['fuzzy_threshold']:g})"]))
     if "linked" in leak:
         parts.append(
             f"<p>Linked (source note's PHI in its own synthetic note): {figure(leak['linked']['phi'])}</p>"
