@@ -2,6 +2,11 @@
 
 from .extensions import install_extensions
 from .generators.base import EntitySpec, Generator, NotePlan, Segment, Synthesis
+from .generators.entity_conditioned import (
+    EntityConditionedGenerator,
+    generate_from_entities,
+    make_entity_conditioned_generator,
+)
 from .generators.masked_infill import MaskedInfillGenerator, make_masked_infill_generator
 from .generators.surrogate import SurrogateGenerator, make_surrogate_generator
 from .phi import SynthPhi, make_synth_phi
@@ -12,6 +17,7 @@ __version__ = "0.1.0"
 install_extensions()
 
 __all__ = [
+    "EntityConditionedGenerator",
     "EntitySpec",
     "Generator",
     "MaskedInfillGenerator",
@@ -21,7 +27,9 @@ __all__ = [
     "SurrogateGenerator",
     "SynthNotes",
     "SynthPhi",
+    "generate_from_entities",
     "install_extensions",
+    "make_entity_conditioned_generator",
     "make_masked_infill_generator",
     "make_surrogate_generator",
     "make_synth_notes",

@@ -249,6 +249,33 @@ def train_mlm_cli(
     )
 
 
+@app.command("train-causal", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train_causal_cli(
+    ctx: typer.Context,
+    config_path: Path = typer.Argument(..., help="Recipe config, e.g. configs/causal_small.cfg"),
+    output: Path = typer.Option(..., "--output", "-o", help="Output directory (model-best, model-last)"),
+) -> None:
+    """Train the causal LM of the EntityConditioned generator, optionally with DP-SGD
+    (overrides: --training.epochs 4 --training.privacy.target_epsilon 8 ...)."""
+    from spacy.cli._util import parse_config_overrides
+
+    from .training.causal import train_causal
+    from .training.common import load_config
+
+    try:
+        config = load_config(config_path, parse_config_overrides(ctx.args))
+        meta = train_causal(config, output)
+    except (CorpusError, ValueError) as err:
+        msg.fail("Training failed", str(err), exits=1)
+    privacy = meta["privacy"]
+    guarantee = (
+        f"(epsilon {privacy['epsilon']:.2f}, delta {privacy['delta']:.1e}) per {privacy['unit']}"
+        if privacy
+        else "no DP guarantee"
+    )
+    msg.good(f"Saved {output / 'model-best'} (dev perplexity {meta['best_dev_perplexity']:.2f}; {guarantee})")
+
+
 @app.command("evaluate-privacy")
 def evaluate_privacy_cli(
     train: Path = typer.Option(..., "--train", help="The real training notes (annotated corpus)"),

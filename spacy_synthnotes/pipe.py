@@ -270,6 +270,12 @@ class SynthNotes:
             report[key] = report.get(key, 0) + value
         return synthetic, alignment, report
 
+    @property
+    def privacy(self) -> Optional[Dict[str, Any]]:
+        """The generator's differential-privacy record (epsilon, delta, accountant, steps, sample
+        rate), or None when its model was not trained with DP or it has no model."""
+        return getattr(self.generator, "privacy", None)
+
     # -- training and serialization -------------------------------------------------
     def initialize(
         self, get_examples: Callable[[], Iterable[Example]], *, nlp: Optional[Language] = None

