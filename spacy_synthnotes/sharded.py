@@ -100,8 +100,13 @@ def serialize_shard(nlp: Language, processed: Iterable[Doc], fmt: str) -> Tuple[
 
 
 def render_shard(nlp: Language, docs: List[Doc], fmt: str, batch_size: int) -> Tuple[bytes, Dict]:
-    """Synthesize one shard's notes in this process (the Ray workers' unit of work)."""
-    return serialize_shard(nlp, nlp.pipe(docs, batch_size=batch_size), fmt)
+    """Synthesize one shard's notes in this process (the Ray workers' unit of work).
+
+    The strings the synthetic notes add to the vocab are freed after the shard
+    (`Language.memory_zone`), so memory does not grow with the corpus.
+    """
+    with nlp.memory_zone():
+        return serialize_shard(nlp, nlp.pipe(docs, batch_size=batch_size), fmt)
 
 
 _WORKER: Dict[str, Language] = {}
@@ -186,17 +191,23 @@ def append_manifest(output_dir: Path, entry: Dict[str, Any]) -> None:
 def plan_shards(
     units: List[Path], fmt: str, shard_size: int, on_error: str, nlp: Language
 ) -> Iterator[Tuple[Path, int, List[Doc], List[str]]]:
-    """Yield (input unit, shard index, docs, input problems) for every shard, streaming."""
+    """Yield (input unit, shard index, docs, input problems) for every shard, streaming.
+
+    A shard's Docs are valid until the next one is requested: the strings they
+    added to `nlp.vocab` are freed then (`Language.memory_zone`), so reading a
+    corpus of any size holds one shard's strings.
+    """
     for unit in units:
         corpus = open_corpus(unit, fmt, on_error=on_error)
         docs = corpus.docs(nlp)
         for index in itertools.count():
-            seen = len(corpus.problems)
-            chunk = list(itertools.islice(docs, shard_size))
-            problems = [str(p) for p in corpus.problems[seen:]]
-            if not chunk and not problems:
-                break
-            yield unit, index, chunk, problems
+            with nlp.memory_zone():
+                seen = len(corpus.problems)
+                chunk = list(itertools.islice(docs, shard_size))
+                problems = [str(p) for p in corpus.problems[seen:]]
+                if not chunk and not problems:
+                    break
+                yield unit, index, chunk, problems
             if len(chunk) < shard_size:
                 break
 

@@ -113,3 +113,24 @@ def test_a_changed_config_is_refused(pipeline_dir, notes, tmp_path):
     with pytest.raises(ValueError, match="another config"):
         synthesize_sharded(tmp_path / "other", small, tmp_path / "out", shard_size=5)
     assert (tmp_path / "out" / MANIFEST).exists()
+
+
+def test_memory_does_not_grow_with_the_corpus(pipeline_dir, notes, tmp_path):
+    from spacy_synthnotes.readers import JsonlCorpus
+    from spacy_synthnotes.sharded import plan_shards, render_shard
+    from spacy_synthnotes.synthesize import load_pipeline
+
+    nlp, reader = load_pipeline(pipeline_dir), spacy.blank("en")
+    sizes, texts = [], []
+    for _, _, docs, _ in plan_shards([notes], "jsonl", 20, "skip", reader):
+        data, _ = render_shard(nlp, docs, "jsonl", 8)
+        texts += [json.loads(line)["text"] for line in data.decode("utf8").splitlines()]
+        sizes.append((len(reader.vocab.strings), len(nlp.vocab.strings)))
+    # Each shard's strings are freed after it: the pipeline's store is back to its size every time,
+    # the reader's holds one shard's strings.
+    assert len(sizes) == 8 and len({pipe for _, pipe in sizes}) == 1
+    assert max(read for read, _ in sizes) < 1.5 * min(read for read, _ in sizes)
+    # Freeing them changes nothing in the output.
+    fresh = load_pipeline(pipeline_dir)
+    direct = [d._.synthetic.text for d in fresh.pipe(JsonlCorpus(notes).docs(spacy.blank("en")))]
+    assert texts == direct
