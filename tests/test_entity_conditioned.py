@@ -233,8 +233,11 @@ def test_fine_tuning_a_local_model_adds_the_format_tokens(demo_dir, causal_model
     model.save_pretrained(base)
     tokenizer.save_pretrained(base)
     overrides = {"paths.init": str(base), "training.epochs": 1, "corpora.train.limit": 8}
-    meta = train_causal(tiny_config(demo_dir, **overrides), tmp_path / "tuned", log=lambda m: None)
-    assert meta["step"] >= 1
+    overrides.update({"training.canaries.repeats": [2], "training.canaries.per_repeat": 1})
+    messages = []
+    meta = train_causal(tiny_config(demo_dir, **overrides), tmp_path / "tuned", log=messages.append)
+    assert meta["step"] >= 1 and "Planted 4 canary notes (42 canaries)" in messages
+    assert len(srsly.read_json(tmp_path / "tuned" / "model-best" / "canaries.json")) == 42
     EntityConditionedGenerator(str(tmp_path / "tuned" / "model-best")).load(tmp_path / "tuned" / "model-best")
 
 
@@ -305,3 +308,24 @@ def test_train_causal_command_reports_a_bad_config(demo_dir, tmp_path):
         app, [*args, "--training.privacy.target_epsilon", "0", "--corpora.train.limit", "5"]
     )
     assert result.exit_code == 1 and "target_epsilon must be > 0" in result.output
+
+
+def test_causal_scorer_matches_a_manual_computation(causal_model):
+    import torch
+
+    from spacy_synthnotes.privacy.scoring import CausalLMScorer, load_scorer
+
+    scorer = load_scorer(causal_model)
+    assert isinstance(scorer, CausalLMScorer)
+    prefix, secret, suffix = "Call her daughter at ", "617-555-0143", " today."
+    enc = scorer.tokenizer(prefix + secret + suffix, add_special_tokens=False, return_offsets_mapping=True)
+    ids = enc["input_ids"]
+    inside = [
+        i for i, (a, b) in enumerate(enc["offset_mapping"]) if a < len(prefix + secret) and b > len(prefix)
+    ]
+    with torch.no_grad():
+        logp = torch.log_softmax(scorer.model(torch.tensor([ids])).logits[0], dim=-1)
+    manual = -sum(float(logp[i - 1, ids[i]]) for i in inside if i > 0)
+    assert scorer.secret_losses(prefix, [secret], suffix)[0] == pytest.approx(manual, rel=1e-4)
+    mean = -sum(float(logp[i - 1, ids[i]]) for i in range(1, len(ids))) / (len(ids) - 1)
+    assert scorer.losses([prefix + secret + suffix])[0] == pytest.approx(mean, rel=1e-4)

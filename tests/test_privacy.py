@@ -52,7 +52,10 @@ MEMORIZING = {
     "training.patience": 10,
     "corpora.train.limit": 10,
     "corpora.dev.limit": 4,
-    "training.canaries": {"repeats": [16], "per_repeat": 3, "heldout": 6, "seed": 1},
+    "training.canaries.repeats": [16],
+    "training.canaries.per_repeat": 3,
+    "training.canaries.heldout": 6,
+    "training.canaries.seed": 1,
 }
 
 

@@ -84,8 +84,8 @@ def make_canaries(
 
 
 def canaries_from_config(cfg: Optional[Dict]) -> List[Canary]:
-    """The canaries a recipe's `[training.canaries]` block asks for (none when absent)."""
-    if not cfg:
+    """The canaries a recipe's `[training.canaries]` block asks for (none when absent or `repeats = []`)."""
+    if not cfg or not cfg.get("repeats"):
         return []
     return make_canaries(
         repeats=cfg.get("repeats", (1, 4, 16)),

@@ -37,6 +37,7 @@ from wasabi import msg
 
 from ..generators.entity_conditioned import DP_FLAG, PRIVACY_FILE
 from ..generators.entity_format import END, PAD, SPECIAL_TOKENS, mark_note, serialize_plan
+from ..privacy.canaries import CANARY_FILE, canaries_from_config, planted_texts, save_canaries
 from .common import load_notes, resolve_init
 from .corpus import TrainingNote
 
@@ -229,6 +230,10 @@ def train_causal(config: Config, output: Path, *, log: Callable[[str], None] = m
     dev_notes = load_notes(config, "dev", nlp)
     if not train_notes or not dev_notes:
         raise ValueError("The train and dev corpora must each hold at least one note")
+    canaries = canaries_from_config(t_cfg.get("canaries"))
+    if canaries:  # an audit option: each planted copy is its own unit, as a note of its own would be
+        train_notes += [TrainingNote(text, []) for text in planted_texts(canaries)]
+        log(f"Planted {sum(c.repeats for c in canaries)} canary notes ({len(canaries)} canaries)")
     init = resolve_init(m_cfg.get("init"))
     if init is not None:
         tokenizer = AutoTokenizer.from_pretrained(str(init), local_files_only=True)
@@ -337,6 +342,9 @@ def train_causal(config: Config, output: Path, *, log: Callable[[str], None] = m
             break
     record = privacy_record(engine, optimizer, loader, privacy, len(groups), state) if engine else None
     save_model(base, tokenizer, output / "model-last", config, state, record)
+    if canaries:
+        for folder in ("model-best", "model-last"):
+            save_canaries(canaries, output / folder / CANARY_FILE)
     return srsly.read_json(output / "model-best" / META_FILE)
 
 
