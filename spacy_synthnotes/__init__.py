@@ -1,5 +1,6 @@
 """spacy_synthnotes: synthetic, shareable clinical notes from annotated notes, in spaCy."""
 
+from .augmenter import create_synth_augmenter
 from .extensions import install_extensions
 from .generators.base import EntitySpec, Generator, NotePlan, Segment, Synthesis
 from .generators.entity_conditioned import (
@@ -18,6 +19,7 @@ install_extensions()
 
 __all__ = [
     "EntityConditionedGenerator",
+    "create_synth_augmenter",
     "EntitySpec",
     "Generator",
     "MaskedInfillGenerator",

@@ -27,6 +27,7 @@ def test_every_registered_name_is_an_entry_point():
     declared = {name for _, name, _ in entry_points()}
     ours = {n for n in registry.misc.get_all() if n.startswith("spacy_synthnotes.") and ".test." not in n}
     ours |= {n for n in registry.readers.get_all() if n.startswith("spacy_synthnotes.")}
+    ours |= {n for n in registry.augmenters.get_all() if n.startswith("spacy_synthnotes.")}
     assert ours <= declared
     assert "synth_notes" in declared
 
