@@ -19,7 +19,7 @@ from spacy.util import registry
 
 from .base import DROP, KEEP, PHI, EntitySpec, NotePlan, Segment, Synthesis
 from .entity_format import CLOSE, END, OPEN, SPECIAL_TOKENS, parse_marked, serialize_plan
-from .surrogate import SurrogateGenerator
+from .local_model import LocalModelGenerator
 
 try:
     import torch
@@ -95,7 +95,7 @@ class EntityForcing(LogitsProcessor):
         scores[row, token] = keep if torch.isfinite(keep) else 0.0
 
 
-class EntityConditionedGenerator:
+class EntityConditionedGenerator(LocalModelGenerator):
     """Write a new note per plan with a causal LM trained by `train-causal` (or any local model so trained).
 
     model (str): Directory of the model and its tokenizer (the recipe's
@@ -150,28 +150,20 @@ class EntityConditionedGenerator:
             "locale": locale,
             "seed": seed,
         }
-        self._surrogates = SurrogateGenerator(locale=locale)
-        self._model = None
-        self._tokenizer = None
+        super().__init__(self.cfg)
         self._privacy: Optional[Dict[str, Any]] = None
 
     # -- model --------------------------------------------------------------------------------
-    def load(self, path: Union[str, Path]) -> None:
-        """Load the causal LM, its tokenizer and its privacy record from a local directory."""
-        path = Path(path)
-        if not path.is_dir():
-            raise ValueError(f"EntityConditioned model {path} is not a directory")
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-            model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True)
-        except Exception as err:  # transformers raises OSError, ValueError, safetensors errors...
-            raise ValueError(
-                f"EntityConditioned model {path} is not a loadable causal-LM directory "
-                f"(config.json, weights and tokenizer files): {type(err).__name__}: {err}"
-            ) from None
-        missing = [
-            t for t in SPECIAL_TOKENS if tokenizer.convert_tokens_to_ids(t) in (None, tokenizer.unk_token_id)
-        ]
+    kind = "EntityConditioned model"
+    expected = "causal-LM directory (config.json, weights and tokenizer files)"
+
+    def read(self, path: Path):
+        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        return AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True), tokenizer
+
+    def loaded(self, path: Path, model, tokenizer) -> None:
+        unknown = (None, tokenizer.unk_token_id)
+        missing = [t for t in SPECIAL_TOKENS if tokenizer.convert_tokens_to_ids(t) in unknown]
         if missing:
             raise ValueError(
                 f"The tokenizer in {path} lacks the entity-format tokens {missing}: the model was not trained"
@@ -181,20 +173,7 @@ class EntityConditionedGenerator:
         privacy = load_privacy(path, model.config)
         if self.cfg["require_privacy"] and privacy is None:
             raise ValueError(f"require_privacy = true, but the model in {path} was not trained with DP")
-        model.eval()
-        self._model, self._tokenizer, self._privacy = model, tokenizer, privacy
-
-    @property
-    def model(self):
-        if self._model is None:
-            self.load(self.cfg["model"])
-        return self._model
-
-    @property
-    def tokenizer(self):
-        if self._tokenizer is None:
-            self.load(self.cfg["model"])
-        return self._tokenizer
+        self._privacy = privacy
 
     @property
     def privacy(self) -> Optional[Dict[str, Any]]:
@@ -202,10 +181,6 @@ class EntityConditionedGenerator:
         if self._model is None:
             self.load(self.cfg["model"])
         return self._privacy
-
-    def surrogates_for(self, plan: NotePlan):
-        """The note's surrogate table (shared with the residual-PHI check)."""
-        return self._surrogates.surrogates_for(plan)
 
     # -- generation -----------------------------------------------------------------------------
     def plan_entities(self, plan: NotePlan) -> List[Tuple[str, str, int]]:
@@ -300,19 +275,10 @@ class EntityConditionedGenerator:
 
     # -- serialization ---------------------------------------------------------------------------
     def to_disk(self, path: Union[str, Path]) -> None:
-        """Save the model, tokenizer, privacy record and settings: a self-contained pipeline."""
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        self.model.save_pretrained(path / "model")
-        self.tokenizer.save_pretrained(path / "model")
+        """Save the model, tokenizer, settings and the privacy record: a self-contained pipeline."""
+        super().to_disk(path)
         if self._privacy is not None:
-            srsly.write_json(path / "model" / PRIVACY_FILE, self._privacy)
-        srsly.write_json(path / "cfg.json", self.cfg)
-
-    def from_disk(self, path: Union[str, Path]) -> "EntityConditionedGenerator":
-        """Load what `to_disk` wrote (the settings of the pipeline config are kept)."""
-        self.load(Path(path) / "model")
-        return self
+            srsly.write_json(Path(path) / "model" / PRIVACY_FILE, self._privacy)
 
 
 @registry.misc("spacy_synthnotes.EntityConditioned.v1")

@@ -16,15 +16,14 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-import srsly
 from spacy.util import registry
 
 from ..surrogates import like_case
 from .base import DROP, PHI, NotePlan, Segment, Synthesis
+from .local_model import LocalModelGenerator
 from .mlm_head import logits_at
-from .surrogate import SurrogateGenerator
 
 try:  # torch and transformers are install requirements; fail with a clear message if broken
     import torch
@@ -54,7 +53,7 @@ class _Piece:
     confidence: float = 0.0
 
 
-class MaskedInfillGenerator:
+class MaskedInfillGenerator(LocalModelGenerator):
     """Refill masked words of each note with a masked language model.
 
     model (str): A directory written by `train-mlm` (its `model-best`), or any
@@ -111,44 +110,23 @@ class MaskedInfillGenerator:
             "locale": locale,
             "seed": seed,
         }
-        self._surrogates = SurrogateGenerator(locale=locale)
-        self._model = None
-        self._tokenizer = None
+        super().__init__(self.cfg)
         self._allowed: Optional[torch.Tensor] = None
 
     # -- model --------------------------------------------------------------------------------
-    def load(self, path: Union[str, Path]) -> None:
-        """Load a masked LM and its tokenizer from a local directory (clear error if it is not one)."""
-        path = Path(path)
-        if not path.is_dir():
-            raise ValueError(f"MaskedInfill model {path} is not a directory")
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-            model = AutoModelForMaskedLM.from_pretrained(str(path), local_files_only=True)
-        except Exception as err:  # transformers raises OSError, ValueError, safetensors errors...
-            raise ValueError(
-                f"MaskedInfill model {path} is not a loadable masked-LM directory "
-                f"(config.json, weights and tokenizer files): {type(err).__name__}: {err}"
-            ) from None
+    kind = "MaskedInfill model"
+    expected = "masked-LM directory (config.json, weights and tokenizer files)"
+
+    def read(self, path: Path):
+        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        return AutoModelForMaskedLM.from_pretrained(str(path), local_files_only=True), tokenizer
+
+    def loaded(self, path: Path, model, tokenizer) -> None:
         if tokenizer.mask_token_id is None:
             raise ValueError(f"The tokenizer in {path} has no mask token")
-        model.eval()
-        self._model, self._tokenizer = model, tokenizer
         limit = getattr(model.config, "max_position_embeddings", None) or self.cfg["max_length"]
         self._context = min(self.cfg["max_length"], limit)
         self._allowed = self._word_start_vocab(tokenizer)
-
-    @property
-    def model(self):
-        if self._model is None:
-            self.load(self.cfg["model"])
-        return self._model
-
-    @property
-    def tokenizer(self):
-        if self._tokenizer is None:
-            self.load(self.cfg["model"])
-        return self._tokenizer
 
     @staticmethod
     def _word_start_vocab(tokenizer) -> "torch.Tensor":
@@ -162,10 +140,6 @@ class MaskedInfillGenerator:
             if word.isalpha() and word.isascii() and (len(word) > 1 or word.lower() in ("a", "i")):
                 allowed[index] = not token.startswith("##")
         return allowed
-
-    def surrogates_for(self, plan: NotePlan):
-        """The note's surrogate table (shared with the residual-PHI check)."""
-        return self._surrogates.surrogates_for(plan)
 
     # -- generation -----------------------------------------------------------------------------
     def __call__(self, plans: Sequence[NotePlan]) -> List[Synthesis]:
@@ -389,20 +363,6 @@ class MaskedInfillGenerator:
                 count["changed_words"] += text.lower() != piece.text.lower()
             segments.append(Segment(text))
         return Synthesis(segments, count)
-
-    # -- serialization ---------------------------------------------------------------------------
-    def to_disk(self, path: Union[str, Path]) -> None:
-        """Save the model, its tokenizer and the settings, so a pipeline directory is self-contained."""
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        self.model.save_pretrained(path / "model")
-        self.tokenizer.save_pretrained(path / "model")
-        srsly.write_json(path / "cfg.json", self.cfg)
-
-    def from_disk(self, path: Union[str, Path]) -> "MaskedInfillGenerator":
-        """Load what `to_disk` wrote (the settings of the pipeline config are kept)."""
-        self.load(Path(path) / "model")
-        return self
 
 
 @registry.misc("spacy_synthnotes.MaskedInfill.v1")

@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-import spacy
 import srsly
 import torch
 from thinc.api import Config
@@ -37,8 +36,8 @@ from wasabi import msg
 
 from ..generators.entity_conditioned import DP_FLAG, PRIVACY_FILE
 from ..generators.entity_format import END, PAD, SPECIAL_TOKENS, mark_note, serialize_plan
-from ..privacy.canaries import CANARY_FILE, canaries_from_config, planted_texts, save_canaries
-from .common import load_notes, resolve_init
+from ..privacy.canaries import CANARY_FILE, save_canaries
+from .common import resolve_init, training_notes
 from .corpus import TrainingNote
 
 META_FILE = "synthnotes_causal.json"
@@ -225,15 +224,7 @@ def train_causal(config: Config, output: Path, *, log: Callable[[str], None] = m
     seed = t_cfg["seed"]
     random.seed(seed)
     torch.manual_seed(seed)
-    nlp = spacy.blank(config.get("nlp", {}).get("lang", "en"))
-    train_notes = load_notes(config, "train", nlp)
-    dev_notes = load_notes(config, "dev", nlp)
-    if not train_notes or not dev_notes:
-        raise ValueError("The train and dev corpora must each hold at least one note")
-    canaries = canaries_from_config(t_cfg.get("canaries"))
-    if canaries:  # an audit option: each planted copy is its own unit, as a note of its own would be
-        train_notes += [TrainingNote(text, []) for text in planted_texts(canaries)]
-        log(f"Planted {sum(c.repeats for c in canaries)} canary notes ({len(canaries)} canaries)")
+    train_notes, dev_notes, canaries = training_notes(config, log)
     init = resolve_init(m_cfg.get("init"))
     if init is not None:
         tokenizer = AutoTokenizer.from_pretrained(str(init), local_files_only=True)

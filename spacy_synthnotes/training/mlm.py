@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-import spacy
 import srsly
 import torch
 from thinc.api import Config
@@ -22,8 +21,8 @@ from transformers import AutoModelForMaskedLM, AutoTokenizer, BertConfig, BertFo
 from wasabi import msg
 
 from ..generators.mlm_head import logits_at
-from ..privacy.canaries import CANARY_FILE, canaries_from_config, planted_texts, save_canaries
-from .common import load_config, load_notes, resolve_init  # noqa: F401 (load_config: public here)
+from ..privacy.canaries import CANARY_FILE, save_canaries
+from .common import load_config, resolve_init, training_notes  # noqa: F401 (load_config: public here)
 from .corpus import TrainingNote
 
 META_FILE = "synthnotes_mlm.json"
@@ -137,15 +136,7 @@ def train_mlm(
     output.mkdir(parents=True, exist_ok=True)
     random.seed(t_cfg["seed"])
     torch.manual_seed(t_cfg["seed"])
-    nlp = spacy.blank(config.get("nlp", {}).get("lang", "en"))
-    train_notes = load_notes(config, "train", nlp)
-    dev_notes = load_notes(config, "dev", nlp)
-    if not train_notes or not dev_notes:
-        raise ValueError("The train and dev corpora must each hold at least one note")
-    canaries = canaries_from_config(t_cfg.get("canaries"))
-    if canaries:  # an audit option: secrets planted to measure exposure and membership inference
-        train_notes += [TrainingNote(text, []) for text in planted_texts(canaries)]
-        log(f"Planted {sum(c.repeats for c in canaries)} canary notes ({len(canaries)} canaries)")
+    train_notes, dev_notes, canaries = training_notes(config, log)
     checkpoint = output / "checkpoint"
     init = resolve_init(m_cfg.get("init"))
     if resume and (checkpoint / "state.pt").exists():
