@@ -295,6 +295,9 @@ def evaluate_privacy_cli(
     ),
     threshold: List[str] = typer.Option([], "--threshold", help="NAME=VALUE, e.g. mia_auc=0.55 (repeatable)"),
     max_mia_notes: int = typer.Option(400, "--max-mia-notes", help="Members and non-members scored, each"),
+    exposure_candidates: int = typer.Option(
+        500, "--exposure-candidates", help="Random secrets each canary is ranked against"
+    ),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Privacy of a synthetic corpus: leakage, memorization, DCR, membership, exposure, re-identification."""
@@ -310,7 +313,13 @@ def evaluate_privacy_cli(
         inputs = load_inputs(
             train, heldout, synthetic, model=model, reference=reference, phi_pipeline=phi_pipeline
         )
-        result = evaluate_privacy(inputs, thresholds=limits, max_mia_notes=max_mia_notes, seed=seed)
+        result = evaluate_privacy(
+            inputs,
+            thresholds=limits,
+            max_mia_notes=max_mia_notes,
+            exposure_candidates=exposure_candidates,
+            seed=seed,
+        )
     except (CorpusError, ValueError) as err:
         msg.fail("Privacy evaluation failed", str(err), exits=1)
     page = write_report(result, output)

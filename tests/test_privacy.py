@@ -237,7 +237,7 @@ def test_memorizing_model_is_flagged_by_mia_exposure_and_ngrams(memorizing_model
     inputs = PrivacyInputs(
         train, heldout, synthetic, sources=list(range(10)), model=scorer, canaries=canaries
     )
-    result = evaluate_privacy(inputs)
+    result = evaluate_privacy(inputs, exposure_candidates=60)
     failed = {v["metric"] for v in result["verdicts"] if not v["pass"]}
     assert {"mia_auc", "exposure_bits", "ngram13_excess"} <= failed
 
@@ -294,7 +294,8 @@ def test_evaluate_privacy_command_writes_json_and_html(memorizing_model, demo_di
     out = tmp_path / "report"
     args = ["evaluate-privacy", "--train", str(corpus), "--heldout", str(demo_dir / "test.jsonl")]
     args += ["--synthetic", str(synthetic), "--model", str(memorizing_model), "--output", str(out)]
-    result = runner.invoke(app, [*args, "--threshold", "mia_auc=0.99", "--max-mia-notes", "20"])
+    options = ["--threshold", "mia_auc=0.99", "--max-mia-notes", "20", "--exposure-candidates", "40"]
+    result = runner.invoke(app, [*args, *options])
     assert result.exit_code == 0, result.output
     report = json.loads((out / "privacy.json").read_text())
     assert report["thresholds"]["mia_auc"] == 0.99

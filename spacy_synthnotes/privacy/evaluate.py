@@ -61,6 +61,7 @@ def evaluate_privacy(
     *,
     thresholds: Optional[Dict[str, float]] = None,
     max_mia_notes: int = 400,
+    exposure_candidates: int = 500,
     fuzzy_threshold: float = 90.0,
     seed: int = 0,
 ) -> Dict[str, Any]:
@@ -169,7 +170,7 @@ def evaluate_privacy(
         )
         secret = [c for c in inputs.canaries if c.kind == "secret"]
         if secret:
-            exp = exposure(inputs.model, secret, seed=seed)
+            exp = exposure(inputs.model, secret, n_candidates=exposure_candidates, seed=seed)
             result["exposure"] = exp
             top = max(exp["per_count"], key=int)
             bits = exp["per_count"][top]["exposure"]["value"]
