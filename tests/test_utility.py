@@ -1,0 +1,41 @@
+"""Text-level utility measures on hand-computed examples and on synthetic notes."""
+
+import pytest
+import spacy
+
+from spacy_synthnotes.utility import distinct_n, entity_preservation, fidelity, self_bleu
+
+
+def test_distinct_n_by_hand():
+    # Unigrams: a b a b c -> 3 distinct of 5; bigrams: ab ba ab bc -> 3 of 4.
+    assert distinct_n(["a b a", "b c"], 1) == pytest.approx(3 / 5)
+    assert distinct_n(["a b a b c"], 2) == pytest.approx(3 / 4)
+    assert distinct_n([""], 2) == 0.0
+
+
+def test_self_bleu_is_100_for_copies_and_lower_for_different_notes():
+    same = ["the patient was seen today for chest pain and discharged home"] * 3
+    assert self_bleu(same) == pytest.approx(100.0)
+    varied = [
+        "the patient was seen today for chest pain and discharged home",
+        "cough improved after albuterol, follow up in two weeks with pulmonology",
+        "rash resolved; continue topical steroid twice daily for one more week",
+    ]
+    assert self_bleu(varied) < 20
+    with pytest.raises(ValueError, match="at least two"):
+        self_bleu(["one note"])
+
+
+def test_fidelity_and_entity_preservation_on_synthetic_notes(test_docs, nlp):
+    docs, _ = test_docs
+    processed = list(nlp.pipe([spacy.tokens.Doc(nlp.vocab).from_bytes(d.to_bytes()) for d in docs[:10]]))
+    sources = [d.text for d in processed]
+    synthetic = [d._.synthetic.text for d in processed]
+    rate = entity_preservation([d._.synthetic_alignment for d in processed], sources, synthetic)
+    assert rate["value"] == 1.0 and rate["n"] > 20
+    scores = fidelity(sources, synthetic)
+    assert 0.7 < scores["rouge1"]["value"] < 1.0  # surrogates change only the PHI
+    assert fidelity(sources, sources)["rougeL"]["value"] == pytest.approx(1.0)
+    # A synthetic note whose kept entity moved to a wrong span is not preserved.
+    broken = [[{"source": [0, 3, "PROBLEM"], "target": [1, 4, "PROBLEM"], "action": "keep"}]]
+    assert entity_preservation(broken, ["flu x"], ["flu x"])["value"] == 0.0
