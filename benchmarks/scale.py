@@ -66,6 +66,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--mlm-pipeline", default=None)
     parser.add_argument("--mlm-sizes", type=int, nargs="+", default=[1000])
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2], help="local process counts")
     parser.add_argument("--ray", action="store_true", help="also measure the Ray backend")
     parser.add_argument("--output", type=Path, default=Path("metrics/scale.json"))
     args = parser.parse_args()
@@ -78,7 +79,7 @@ def main() -> None:
         print("generator | notes | backend | processes | seconds | notes/s | peak RSS MB")
         for generator, pipeline, size in plans:
             data = corpus(size, work)
-            setups = [("local", 1), ("local", 2)] + ([("ray", 2)] if args.ray else [])
+            setups = [("local", n) for n in args.processes] + ([("ray", 2)] if args.ray else [])
             for backend, n_process in setups:
                 row = {
                     "generator": generator,
