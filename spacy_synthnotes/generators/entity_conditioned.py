@@ -207,9 +207,10 @@ class EntityConditionedGenerator(LocalModelGenerator):
     def _batch(self, plans: Sequence[NotePlan]) -> List[Synthesis]:
         tok, model, n = self.tokenizer, self.model, self.cfg["num_candidates"]
         context = getattr(model.config, "max_position_embeddings", 2048)
-        specs, prompts = [], []
+        specs, prompts, left_out = [], [], []
         for plan in plans:
             entities = self.plan_entities(plan)
+            wanted = len(entities)
             while True:  # entities that leave no room to write are left out, and counted as missing
                 pairs = [(label, text) for label, text, _ in entities]
                 ids = tok(serialize_plan(pairs, plan.note_type), add_special_tokens=False)["input_ids"]
@@ -217,6 +218,7 @@ class EntityConditionedGenerator(LocalModelGenerator):
                     break
                 entities = entities[:-1]
             specs.append(entities)
+            left_out.append(wanted - len(entities))
             prompts.append(ids)
         width = max(len(p) for p in prompts)
         input_ids = torch.full((len(prompts), width), tok.pad_token_id, dtype=torch.long)
@@ -255,7 +257,7 @@ class EntityConditionedGenerator(LocalModelGenerator):
                 pad_token_id=tok.pad_token_id,
             )
         results = []
-        for i, (plan, spec) in enumerate(zip(plans, specs)):
+        for i, (spec, cut) in enumerate(zip(specs, left_out)):
             best: Optional[Tuple[Tuple[int, int], Synthesis]] = None
             pairs = [(label, text) for label, text, _ in spec]
             for c in range(n):
@@ -265,7 +267,7 @@ class EntityConditionedGenerator(LocalModelGenerator):
                     Segment(s.text, s.label, spec[s.source][2]) if s.source is not None else s
                     for s in segments
                 ]
-                counts["entities_missing"] += len(self.plan_entities(plan)) - len(spec)
+                counts["entities_missing"] += cut
                 counts["candidates"] = n
                 key = (counts["entities_written"], -counts["unknown_markers"] - counts["unclosed_markers"])
                 if best is None or key > best[0]:
