@@ -305,6 +305,14 @@ def test_evaluate_privacy_command_writes_json_and_html(memorizing_model, demo_di
     assert "canaries" in report["text_mia"] and report["leakage"]["linked"]["phi"]["n"] > 0
     page = (out / "privacy.html").read_text()
     assert page.count("<img") >= 3 and "anonymized, not synthetic" in page
+    # A sharded synthesize run (a directory of shards and a manifest) reads the same.
+    from spacy_synthnotes.privacy.inputs import synthetic_notes
+    from spacy_synthnotes.sharded import synthesize_sharded
+
+    synthesize_sharded(pipeline_dir, corpus, tmp_path / "shards", shard_size=7)
+    train_docs = list(DocBinCorpus(demo_dir / "train.spacy", limit=30).docs(spacy.blank("en")))
+    texts, sources = synthetic_notes(tmp_path / "shards", train_docs)
+    assert len(texts) == 30 and sources == list(range(30))
     bad = runner.invoke(app, [*args, "--threshold", "mia_auc"])
     assert bad.exit_code == 1 and "NAME=NUMBER" in bad.output
 

@@ -9,6 +9,7 @@ from spacy.tokens import Doc
 
 from ..extensions import NOTE_META
 from ..readers import open_corpus
+from ..sharded import MANIFEST
 from .canaries import CANARY_FILE, load_canaries
 from .evaluate import PrivacyInputs
 from .reid import pattern_detector
@@ -25,7 +26,8 @@ def synthetic_notes(path: Path, train: List[Doc]) -> Tuple[List[str], List[Optio
     """The synthetic texts and, through `meta.source_id`, the index of each one's training note."""
     index = {(d._.get(NOTE_META) or {}).get("id"): i for i, d in enumerate(train)}
     index.pop(None, None)
-    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    # A directory: the shards of a sharded `synthesize` run (its manifest is not a note file).
+    files = sorted(p for p in path.glob("*.jsonl") if p.name != MANIFEST) if path.is_dir() else [path]
     texts, sources = [], []
     for file in files:
         # Only the text and meta matter here: spans that a fresh tokenization splits differently
