@@ -2,7 +2,7 @@
 
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import spacy
 import srsly
@@ -326,6 +326,123 @@ def evaluate_privacy_cli(
     for line in result["verdicts"]:
         (msg.good if line["pass"] else msg.fail)(f"{line['metric']}: {line['text']}")
     msg.info(f"Wrote {output / 'privacy.json'} and {page}")
+
+
+def parse_named_paths(values: List[str], option: str) -> Dict[str, Path]:
+    """NAME=PATH pairs of a repeatable option, in order; a bare PATH is named after its file stem."""
+    named: Dict[str, Path] = {}
+    for value in values:
+        name, _, path = value.rpartition("=")
+        path_ = Path(path)
+        name = name or path_.stem
+        if name in named:
+            msg.fail(f"{option}: the name {name!r} is given twice", value, exits=1)
+        if not path_.exists():
+            msg.fail(f"{option}: {path_} does not exist", value, exits=1)
+        named[name] = path_
+    return named
+
+
+@app.command("evaluate-utility", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def evaluate_utility_cli(
+    ctx: typer.Context,
+    train: Path = typer.Option(..., "--train", help="Real training notes the synthetic notes were made from"),
+    dev: Path = typer.Option(..., "--dev", help="Real held-out notes: the fluency reference model"),
+    test: Path = typer.Option(..., "--test", help="Real test notes every NER is scored on"),
+    synthetic: List[str] = typer.Option(
+        ...,
+        "--synthetic",
+        help="NAME=PATH of a generator's synthetic training split (repeatable; "
+        "NAME 'surrogate' is the anonymization baseline)",
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="Write utility.json here"),
+    config_path: Path = typer.Option(
+        Path("configs/ner_demo.cfg"), "--config", help="spaCy NER training config (paths.train, paths.dev)"
+    ),
+    max_steps: int = typer.Option(400, "--max-steps", help="Training steps of every condition"),
+    fractions: str = typer.Option(
+        "0.1,0.25,0.5", "--fractions", help="Learning-curve fractions of real data"
+    ),
+    augment: Optional[str] = typer.Option(None, "--augment", help="Generator of the learning curve"),
+    min_ratio: float = typer.Option(0.95, "--min-ratio", help="F1(synthetic)/F1(real) to pass"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Train-on-synthetic / test-on-real NER, learning curves, preservation, fidelity, diversity, fluency
+    (config overrides after the options: --paths.transformer /path/to/model ...)."""
+    from spacy.cli._util import parse_config_overrides
+
+    from .utility.evaluate import evaluate_utility, load_utility_inputs
+
+    named = parse_named_paths(synthetic, "--synthetic")
+    try:
+        steps = [float(f) for f in fractions.split(",") if f.strip()]
+    except ValueError:
+        msg.fail("--fractions takes numbers separated by commas", fractions, exits=1)
+    if not config_path.exists():
+        msg.fail(f"--config: {config_path} does not exist", exits=1)
+    try:
+        inputs = load_utility_inputs(train, dev, test, named)
+        result = evaluate_utility(
+            inputs,
+            config_path,
+            max_steps=max_steps,
+            fractions=steps,
+            augment=augment,
+            min_ratio=min_ratio,
+            seed=seed,
+            overrides=parse_config_overrides(ctx.args),
+            log=msg.text,
+        )
+    except (CorpusError, ValueError) as err:
+        msg.fail("Utility evaluation failed", str(err), exits=1)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    srsly.write_json(output, result)
+    for line in result["verdicts"]:
+        (msg.good if line["pass"] else msg.warn)(f"{line['metric']}: {line['text']}")
+    msg.info(f"Wrote {output}")
+
+
+@app.command("report")
+def report_cli(
+    output: Path = typer.Option(..., "--output", "-o", help="Directory for report.html and report.json"),
+    privacy: List[str] = typer.Option(
+        [], "--privacy", help="NAME=DIR of an evaluate-privacy output (repeatable)"
+    ),
+    utility: Optional[Path] = typer.Option(None, "--utility", help="utility.json of evaluate-utility"),
+    source: Optional[Path] = typer.Option(
+        None, "--source", help="Real notes the synthetic notes were made from"
+    ),
+    synthetic: List[str] = typer.Option([], "--synthetic", help="NAME=PATH of synthetic notes for examples"),
+    examples: int = typer.Option(3, "--examples", help="Example pairs (real notes shown with PHI masked)"),
+) -> None:
+    """One HTML page (and JSON) with the privacy-utility trade-off, F1 tables, verdicts and example pairs."""
+    from .readers import open_corpus
+    from .report import example_pairs, write_combined_report
+    from .utility.evaluate import read_synthetic
+
+    results = {}
+    for name, directory in parse_named_paths(privacy, "--privacy").items():
+        path = directory / "privacy.json" if directory.is_dir() else directory
+        if not path.exists():
+            msg.fail(f"--privacy: no privacy.json in {directory}", exits=1)
+        results[name] = srsly.read_json(path)
+    if utility is not None and not utility.exists():
+        msg.fail(f"--utility: {utility} does not exist", exits=1)
+    pairs = []
+    try:
+        if examples and synthetic:
+            if source is None:
+                msg.fail("--synthetic examples need --source (the real notes they were made from)", exits=1)
+            sources = list(open_corpus(source).docs(spacy.blank("en")))
+            made = {
+                name: read_synthetic(path)[0]
+                for name, path in parse_named_paths(synthetic, "--synthetic").items()
+            }
+            pairs = example_pairs(sources, made, examples)
+        page = write_combined_report(output, results, srsly.read_json(utility) if utility else None, pairs)
+    except (CorpusError, ValueError) as err:
+        msg.fail("Report failed", str(err), exits=1)
+    msg.good(f"Wrote {page} and {output / 'report.json'}")
 
 
 def main() -> None:

@@ -103,3 +103,30 @@ NOTE_SPANS = [
     ("J. Smith", "PATIENT"),
     ("92", "AGE"),
 ]
+
+
+@pytest.fixture(scope="session")
+def utility_run(demo_dir, pipeline_dir, tmp_path_factory):
+    """A tiny train-on-synthetic run: 60 real notes, their surrogate versions, and a synthetic set whose
+    entities were all removed (a generator that keeps nothing); 30 real test notes."""
+    import srsly
+    from spacy.tokens import DocBin
+
+    from spacy_synthnotes.synthesize import load_pipeline, synthesize_corpus
+    from spacy_synthnotes.utility import evaluate_utility, load_utility_inputs
+
+    path = tmp_path_factory.mktemp("utility")
+    nlp = spacy.blank("en")
+    train = list(DocBinCorpus(demo_dir / "train.spacy", limit=60).docs(nlp))
+    test = list(DocBinCorpus(demo_dir / "test.spacy", limit=30).docs(nlp))
+    DocBin(docs=train, store_user_data=True).to_disk(path / "train.spacy")
+    DocBin(docs=test, store_user_data=True).to_disk(path / "test.spacy")
+    synthesize_corpus(load_pipeline(str(pipeline_dir)), path / "train.spacy", path / "surrogate.jsonl")
+    blank = [{**record, "spans": []} for record in srsly.read_jsonl(path / "surrogate.jsonl")]
+    srsly.write_jsonl(path / "blank.jsonl", blank)
+    synthetic = {"surrogate": path / "surrogate.jsonl", "blank": path / "blank.jsonl"}
+    inputs = load_utility_inputs(path / "train.spacy", demo_dir / "dev.spacy", path / "test.spacy", synthetic)
+    config = Path(__file__).resolve().parents[1] / "configs" / "ner_demo.cfg"
+    small_batches = {"training.batcher.size.start": 30, "training.batcher.size.stop": 300}
+    result = evaluate_utility(inputs, config, max_steps=160, fractions=[0.5], seed=0, overrides=small_batches)
+    return {"dir": path, "inputs": inputs, "synthetic": synthetic, "result": result}

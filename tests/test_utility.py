@@ -3,7 +3,8 @@
 import pytest
 import spacy
 
-from spacy_synthnotes.utility import distinct_n, entity_preservation, fidelity, self_bleu
+from spacy_synthnotes.demo import CLINICAL_LABELS
+from spacy_synthnotes.utility import distinct_n, entity_preservation, fidelity, fluency, self_bleu
 
 
 def test_distinct_n_by_hand():
@@ -26,16 +27,39 @@ def test_self_bleu_is_100_for_copies_and_lower_for_different_notes():
         self_bleu(["one note"])
 
 
+def test_entity_preservation_counts_multisets_by_hand():
+    source = [[("DRUG", "aspirin"), ("DRUG", "aspirin"), ("PROBLEM", "flu")], [("TEST", "CBC")]]
+    # One aspirin survives, flu becomes a TEST (wrong label), CBC survives: 2 of 4.
+    synthetic = [[("DRUG", "aspirin"), ("TEST", "flu")], [("TEST", "CBC"), ("DRUG", "aspirin")]]
+    rate = entity_preservation(source, synthetic)
+    assert (rate["k"], rate["n"], rate["value"]) == (2, 4, 0.5)
+    assert entity_preservation([[]], [[]])["value"] is None
+
+
 def test_fidelity_and_entity_preservation_on_synthetic_notes(test_docs, nlp):
     docs, _ = test_docs
     processed = list(nlp.pipe([spacy.tokens.Doc(nlp.vocab).from_bytes(d.to_bytes()) for d in docs[:10]]))
     sources = [d.text for d in processed]
     synthetic = [d._.synthetic.text for d in processed]
-    rate = entity_preservation([d._.synthetic_alignment for d in processed], sources, synthetic)
+
+    def clinical(doc):
+        return [(e.label_, e.text) for e in doc.ents if e.label_ in CLINICAL_LABELS]
+
+    rate = entity_preservation([clinical(d) for d in processed], [clinical(d._.synthetic) for d in processed])
     assert rate["value"] == 1.0 and rate["n"] > 20
     scores = fidelity(sources, synthetic)
     assert 0.7 < scores["rouge1"]["value"] < 1.0  # surrogates change only the PHI
     assert fidelity(sources, sources)["rougeL"]["value"] == pytest.approx(1.0)
-    # A synthetic note whose kept entity moved to a wrong span is not preserved.
-    broken = [[{"source": [0, 3, "PROBLEM"], "target": [1, 4, "PROBLEM"], "action": "keep"}]]
-    assert entity_preservation(broken, ["flu x"], ["flu x"])["value"] == 0.0
+
+
+def test_fluency_prefers_real_prose_to_shuffled_words():
+    reference = [
+        "patient denies chest pain and shortness of breath today",
+        "patient reports chest pain at rest, denies fever",
+        "continue aspirin daily and follow up in clinic",
+    ] * 5
+    real = ["patient denies chest pain and fever today"]
+    shuffled = ["today fever and pain chest denies patient"]
+    assert fluency(reference, real)["perplexity"] < fluency(reference, shuffled)["perplexity"]
+    with pytest.raises(ValueError, match="held-out"):
+        fluency([], real)

@@ -42,6 +42,9 @@ class PrivacyInputs:
     canaries: List[Canary] = field(default_factory=list)
     detector: Detector = pattern_detector
     phi_labels: Optional[Sequence[str]] = None
+    dp: Optional[Dict[str, Any]] = (
+        None  # the model's DP-SGD record (epsilon, delta, unit), if trained with DP
+    )
 
 
 def _upper(figure: Dict[str, Any]) -> float:
@@ -74,6 +77,7 @@ def evaluate_privacy(
     heldout_texts = [d.text for d in inputs.heldout]
     result: Dict[str, Any] = {"n_train": len(train_texts), "n_heldout": len(heldout_texts)}
     result["n_synthetic"] = len(inputs.synthetic)
+    result["dp"] = inputs.dp
     verdicts: List[Dict[str, Any]] = []
 
     leak = phi_leakage(

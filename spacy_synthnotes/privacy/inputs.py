@@ -8,6 +8,7 @@ import srsly
 from spacy.tokens import Doc
 
 from ..extensions import NOTE_META
+from ..generators.entity_conditioned import PRIVACY_FILE
 from ..readers import open_corpus
 from ..sharded import MANIFEST
 from .canaries import CANARY_FILE, load_canaries
@@ -75,6 +76,8 @@ def load_inputs(
         config = meta.get("config", {})
         inputs.phi_replacement = meta.get("phi_replacement", "surrogate")
         inputs.training_seed = config.get("training", {}).get("seed", 0)
+        if (model / PRIVACY_FILE).exists():
+            inputs.dp = srsly.read_json(model / PRIVACY_FILE)
         if (model / CANARY_FILE).exists():
             inputs.canaries = load_canaries(model)
         if reference is None:

@@ -45,7 +45,7 @@ def model_membership_inference(
 
 
 class NgramModel:
-    """A word n-gram model with interpolated absolute discounting, fitted on the synthetic notes."""
+    """A word n-gram language model with interpolated absolute discounting."""
 
     def __init__(self, texts: Sequence[str], order: int = 3, discount: float = 0.75):
         self.order, self.discount = order, discount

@@ -110,8 +110,15 @@ def render_html(result: Dict[str, Any], title: str = "Privacy report") -> str:
     parts.append(
         f"<p>{result['n_synthetic']} synthetic notes, {result['n_train']} training notes, "
         f"{result['n_heldout']} held-out real notes. Intervals are 95% (Wilson for rates, bootstrap "
-        "otherwise).</p><h2>Verdicts</h2>"
+        "otherwise).</p>"
     )
+    if result.get("dp"):
+        dp = result["dp"]
+        parts.append(
+            f"<p>The generator was trained with DP-SGD: (&epsilon; = {dp['epsilon']:.2f}, &delta; = "
+            f"{dp['delta']:.1e}) per {html.escape(str(dp['unit']))}.</p>"
+        )
+    parts.append("<h2>Verdicts</h2>")
     parts.append(
         table(
             [

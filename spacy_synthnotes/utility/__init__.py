@@ -1,5 +1,15 @@
-"""Utility measures of synthetic notes: entity preservation, fidelity to the source, diversity."""
+"""Utility of synthetic notes: train-on-synthetic/test-on-real NER, and text measures."""
 
-from .text import distinct_n, entity_preservation, fidelity, self_bleu
+from .evaluate import UtilityInputs, evaluate_utility, load_utility_inputs
+from .text import distinct_n, entity_preservation, fidelity, fluency, self_bleu
 
-__all__ = ["distinct_n", "entity_preservation", "fidelity", "self_bleu"]
+__all__ = [
+    "UtilityInputs",
+    "distinct_n",
+    "entity_preservation",
+    "evaluate_utility",
+    "fidelity",
+    "fluency",
+    "load_utility_inputs",
+    "self_bleu",
+]

@@ -1,0 +1,270 @@
+"""`evaluate_utility`: can a NER trained on synthetic notes replace (or help) one trained on real notes?
+
+Conditions, each scored on the same real test split (Belkadi et al. 2023, section 5):
+- `real`: the real training split;
+- `synthetic:NAME`: only the synthetic notes of generator NAME (the surrogate generator is the
+  "traditional anonymization" baseline);
+- `real+synthetic:NAME`: both, for every generator but the baseline;
+- a learning curve: 10/25/50% of the real notes (nested random subsets), alone and with the synthetic
+  notes made from those same real notes (what the augmenter adds), plus the two 100% points above.
+Text measures per generator: entity preservation, ROUGE fidelity to the source, distinct-n and self-BLEU
+diversity (real notes as the reference point), and a fluency proxy (perplexity under a trigram model of
+the real dev notes).
+"""
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+
+import spacy
+from spacy.tokens import Doc
+
+from ..labels import PHI_CATEGORIES
+from ..readers import open_corpus
+from ..sharded import MANIFEST
+from .ner import ALL, CLINICAL, nested_subsets, score_ner, source_id, train_ner
+from .text import distinct_n, entity_preservation, fidelity, fluency, self_bleu
+
+BASELINE = "surrogate"
+DEFAULT_FRACTIONS = (0.1, 0.25, 0.5)
+DEFAULT_MIN_RATIO = 0.95
+
+
+@dataclass
+class UtilityInputs:
+    """Real splits and the synthetic notes of each generator (made from the real training split)."""
+
+    train: List[Doc]
+    dev: List[Doc]
+    test: List[Doc]
+    synthetic: Dict[str, List[Doc]]
+    skipped: Dict[str, int] = field(default_factory=dict)
+
+
+def read_synthetic(path: Path) -> tuple:
+    """Synthetic Docs from `synthesize` output (a .jsonl/.spacy file or a sharded directory), and the
+    number of spans that could not be kept: a JSONL span that a fresh tokenization cannot snap to is
+    expanded to the tokens around it, one that then overlaps another is skipped and counted."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in (".jsonl", ".spacy") and p.name != MANIFEST)
+    else:
+        files = [path]
+    docs: List[Doc] = []
+    skipped = 0
+    for file in files:
+        options = {} if file.suffix == ".spacy" else {"alignment_mode": "expand"}
+        corpus = open_corpus(file, on_error="skip", **options)
+        docs.extend(corpus.docs(spacy.blank("en")))
+        skipped += len(corpus.problems)
+    if not docs:
+        raise ValueError(f"{path}: no synthetic notes")
+    return docs, skipped
+
+
+def load_utility_inputs(
+    train: Union[str, Path],
+    dev: Union[str, Path],
+    test: Union[str, Path],
+    synthetic: Dict[str, Union[str, Path]],
+) -> UtilityInputs:
+    """Read the real splits (annotated corpora in any supported format) and each synthetic set."""
+    nlp = spacy.blank("en")
+    splits = [list(open_corpus(path).docs(nlp)) for path in (train, dev, test)]
+    for path, docs in zip((train, dev, test), splits):
+        if not docs:
+            raise ValueError(f"{path}: no notes")
+    sets, skipped = {}, {}
+    for name, path in synthetic.items():
+        sets[name], skipped[name] = read_synthetic(Path(path))
+    return UtilityInputs(*splits, synthetic=sets, skipped=skipped)
+
+
+def clinical_entities(doc: Doc) -> List[tuple]:
+    return [(e.label_, e.text) for e in doc.ents if e.label_ not in PHI_CATEGORIES]
+
+
+def text_measures(inputs: UtilityInputs, docs: Sequence[Doc], seed: int) -> Dict[str, Any]:
+    """Preservation and fidelity against each note's source, diversity and fluency of the set."""
+    by_id = {source_id(d): d for d in inputs.train}
+    pairs = [(by_id[source_id(d)], d) for d in docs if source_id(d) in by_id]
+    texts = [d.text for d in docs]
+    result: Dict[str, Any] = {
+        "notes": len(docs),
+        "paired_with_source": len(pairs),
+        "distinct_1": distinct_n(texts, 1),
+        "distinct_2": distinct_n(texts, 2),
+        "self_bleu": self_bleu(texts, seed=seed) if len(texts) > 1 else None,
+        "fluency": fluency([d.text for d in inputs.dev], texts, seed=seed),
+    }
+    if pairs:
+        result["entity_preservation"] = entity_preservation(
+            [clinical_entities(s) for s, _ in pairs], [clinical_entities(d) for _, d in pairs]
+        )
+        result["fidelity"] = fidelity([s.text for s, _ in pairs], [d.text for _, d in pairs], seed=seed)
+    return result
+
+
+def fmt(value: Optional[float]) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def f1_ratio(scores: Dict[str, Any], reference: Dict[str, Any], group: str) -> Optional[float]:
+    return scores[group]["f"] / reference[group]["f"] if reference[group]["f"] else None
+
+
+def evaluate_utility(
+    inputs: UtilityInputs,
+    config_path: Union[str, Path],
+    *,
+    max_steps: int = 400,
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    augment: Optional[str] = None,
+    min_ratio: float = DEFAULT_MIN_RATIO,
+    seed: int = 0,
+    overrides: Optional[Dict[str, Any]] = None,
+    log: Callable[[str], None] = lambda line: None,
+) -> Dict[str, Any]:
+    """Train and score every condition; return the JSON-ready result with verdict lines.
+
+    config_path: spaCy NER training config reading `paths.train`/`paths.dev` (configs/ner_demo.cfg,
+        or configs/ner_transformer.cfg with `paths.transformer` set through `overrides`).
+    augment: the generator whose notes augment the learning curve (default: the last non-baseline one).
+    min_ratio: F1(synthetic)/F1(real) a non-baseline generator must reach to pass.
+    """
+    if not inputs.synthetic:
+        raise ValueError("give at least one synthetic set")
+    generators = [name for name in inputs.synthetic if name != BASELINE]
+    augment = augment or (generators[-1] if generators else BASELINE)
+    if augment not in inputs.synthetic:
+        raise ValueError(f"augment={augment!r} is not one of the synthetic sets {sorted(inputs.synthetic)}")
+    labels = sorted({e.label_ for d in [*inputs.train, *inputs.test] for e in d.ents})
+
+    def run(name: str, docs: Sequence[Doc]) -> Dict[str, Any]:
+        start = time.time()
+        nlp = train_ner(docs, config_path, max_steps=max_steps, seed=seed, overrides=overrides)
+        scores = score_ner(nlp, inputs.test, labels, seed=seed)
+        scores.update(train_notes=len(docs), seconds=round(time.time() - start, 1))
+        log(
+            f"{name}: F1 {scores[ALL]['f']:.3f} (clinical {scores[CLINICAL]['f']:.3f}), {len(docs)} notes, "
+            f"{scores['seconds']}s"
+        )
+        return scores
+
+    conditions: Dict[str, Dict[str, Any]] = {"real": run("real", inputs.train)}
+    for name, docs in inputs.synthetic.items():
+        conditions[f"synthetic:{name}"] = run(f"synthetic:{name}", docs)
+        if name != BASELINE:
+            conditions[f"real+synthetic:{name}"] = run(f"real+synthetic:{name}", [*inputs.train, *docs])
+    curve = learning_curve(inputs, conditions, fractions, augment, seed, run)
+    ratios = {
+        name: {
+            group: f1_ratio(conditions[f"synthetic:{name}"], conditions["real"], group)
+            for group in (ALL, CLINICAL)
+        }
+        for name in inputs.synthetic
+    }
+    text = {name: text_measures(inputs, docs, seed) for name, docs in inputs.synthetic.items()}
+    real_texts = [d.text for d in inputs.train]
+    text["real"] = {
+        "notes": len(real_texts),
+        "distinct_1": distinct_n(real_texts, 1),
+        "distinct_2": distinct_n(real_texts, 2),
+        "self_bleu": self_bleu(real_texts, seed=seed) if len(real_texts) > 1 else None,
+        "fluency": fluency([d.text for d in inputs.dev], [d.text for d in inputs.test], seed=seed),
+    }
+    result = {
+        "settings": {
+            "config": str(config_path),
+            "overrides": {k: str(v) for k, v in (overrides or {}).items()},
+            "max_steps": max_steps,
+            "seed": seed,
+            "labels": labels,
+            "clinical_labels": [label for label in labels if label not in PHI_CATEGORIES],
+            "augment": augment,
+            "baseline": BASELINE,
+            "min_ratio": min_ratio,
+            "train_notes": len(inputs.train),
+            "test_notes": len(inputs.test),
+            "skipped_synthetic_problems": inputs.skipped,
+        },
+        "conditions": conditions,
+        "ratios": ratios,
+        "learning_curve": curve,
+        "text": text,
+    }
+    result["verdicts"] = utility_verdicts(result)
+    return result
+
+
+def learning_curve(
+    inputs: UtilityInputs,
+    conditions: Dict[str, Dict[str, Any]],
+    fractions: Sequence[float],
+    augment: str,
+    seed: int,
+    run: Callable[[str, Sequence[Doc]], Dict[str, Any]],
+) -> Dict[str, Any]:
+    """F1 with a fraction of the real notes, alone and with the synthetic notes made from them."""
+    synthetic = inputs.synthetic[augment]
+    points = []
+    for fraction, indices in nested_subsets(len(inputs.train), [f for f in fractions if f < 1], seed).items():
+        real = [inputs.train[i] for i in indices]
+        ids = {source_id(d) for d in real}
+        extra = [d for d in synthetic if source_id(d) in ids]
+        points.append(
+            {
+                "fraction": fraction,
+                "real_notes": len(real),
+                "synthetic_notes": len(extra),
+                "real": run(f"real {fraction:.0%}", real),
+                "augmented": run(f"real {fraction:.0%} + synthetic:{augment}", [*real, *extra]),
+            }
+        )
+    full = conditions.get(f"real+synthetic:{augment}", conditions[f"synthetic:{augment}"])
+    points.append(
+        {
+            "fraction": 1.0,
+            "real_notes": len(inputs.train),
+            "synthetic_notes": len(synthetic),
+            "real": conditions["real"],
+            "augmented": full if f"real+synthetic:{augment}" in conditions else None,
+        }
+    )
+    return {"augment": augment, "points": points}
+
+
+def utility_verdicts(result: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """Lines for the report: each generator's F1 ratio against `min_ratio`, augmentation at each fraction."""
+    settings = result["settings"]
+    lines = []
+    for name, ratio in result["ratios"].items():
+        value = ratio[ALL]
+        is_baseline = name == settings["baseline"]
+        lines.append(
+            {
+                "metric": f"f1_ratio:{name}",
+                "value": value,
+                "threshold": settings["min_ratio"],
+                "pass": value is not None and value >= settings["min_ratio"],
+                "text": f"train on {name} notes, test on real: F1 ratio {fmt(value)} (clinical "
+                f"{fmt(ratio[CLINICAL])}); target >= {settings['min_ratio']}"
+                + (" (baseline: anonymized copies of the real notes)" if is_baseline else ""),
+            }
+        )
+    for point in result["learning_curve"]["points"]:
+        if point["augmented"] is None:
+            continue
+        real, augmented = point["real"][ALL]["f"], point["augmented"][ALL]["f"]
+        lines.append(
+            {
+                "metric": f"augmentation@{point['fraction']:g}",
+                "value": augmented - real,
+                "threshold": 0.0,
+                "pass": augmented >= real,
+                "text": f"{point['fraction']:.0%} of the real notes: F1 {real:.3f} alone, "
+                f"{augmented:.3f} with synthetic:{result['learning_curve']['augment']}",
+            }
+        )
+    return lines

