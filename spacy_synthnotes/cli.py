@@ -360,6 +360,9 @@ def evaluate_utility_cli(
         Path("configs/ner_demo.cfg"), "--config", help="spaCy NER training config (paths.train, paths.dev)"
     ),
     max_steps: int = typer.Option(400, "--max-steps", help="Training steps of every condition"),
+    epochs: int = typer.Option(
+        0, "--epochs", help="Instead of --max-steps: this many passes over each condition's notes"
+    ),
     fractions: str = typer.Option(
         "0.1,0.25,0.5", "--fractions", help="Learning-curve fractions of real data"
     ),
@@ -386,6 +389,7 @@ def evaluate_utility_cli(
             inputs,
             config_path,
             max_steps=max_steps,
+            epochs=epochs,
             fractions=steps,
             augment=augment,
             min_ratio=min_ratio,

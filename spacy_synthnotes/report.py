@@ -142,6 +142,11 @@ def curve_plot(curve: Dict[str, Any]) -> str:
     return figure_tag(fig)
 
 
+def budget(settings: Dict[str, Any]) -> str:
+    epochs = settings.get("epochs")
+    return f"{epochs} passes over its notes" if epochs else f"{settings['max_steps']} training steps"
+
+
 def f1_cell(block: Dict[str, Any]) -> str:
     ci = block.get("ci")
     return f"{block['f']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
@@ -232,7 +237,7 @@ def render_report(
         settings = utility["settings"]
         parts.append(
             f"<h2>Train on synthetic, test on real</h2><p>NER config <code>{html.escape(settings['config'])}"
-            f"</code>, {settings['max_steps']} steps per condition, seed {settings['seed']}; "
+            f"</code>, {budget(settings)} per condition, seed {settings['seed']}; "
             f"{settings['train_notes']} real training notes, scored on {settings['test_notes']} real test "
             "notes (exact-match entity F1; 95% bootstrap intervals over test notes).</p>"
         )

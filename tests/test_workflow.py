@@ -6,11 +6,30 @@ import sys
 from pathlib import Path
 
 import pytest
+import spacy
 import srsly
+from spacy.tokens import DocBin
 
 from spacy_synthnotes.readers import JsonlCorpus
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def parse_output(path: Path) -> None:
+    """Every workflow output must exist and parse as what its suffix says."""
+    assert path.exists(), f"missing output {path}"
+    if path.is_dir():
+        assert any(path.iterdir()), f"empty output directory {path}"
+    elif path.suffix == ".json":
+        srsly.read_json(path)
+    elif path.suffix == ".jsonl":
+        assert list(srsly.read_jsonl(path)), f"no records in {path}"
+    elif path.suffix == ".spacy":
+        assert len(DocBin().from_disk(path)) > 0, f"no docs in {path}"
+    elif path.suffix == ".html":
+        assert path.read_text(encoding="utf8").rstrip().endswith("</html>"), f"truncated {path}"
+    else:
+        raise AssertionError(f"no parser for {path}")
 
 
 @pytest.mark.slow
@@ -19,34 +38,27 @@ def test_project_workflow_runs_end_to_end(tmp_path):
     project.mkdir()
     shutil.copy(ROOT / "project.yml", project)
     shutil.copytree(ROOT / "configs", project / "configs")
-    command = [
-        sys.executable,
-        "-m",
-        "spacy",
-        "project",
-        "run",
-        "all",
-        str(project),
-        "--vars.n_notes",
-        "120",
-        "--vars.ner_max_steps",
-        "60",
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=project, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    for name in ("train", "dev", "test"):
-        assert (project / "corpus" / "demo" / f"{name}.spacy").stat().st_size > 0
+    tiny = {"n_notes": 120, "ner_max_steps": 60, "mlm_minutes": 0.3, "mia_notes": 40, "utility_steps": 40}
+    tiny.update(utility_fractions="0.5", examples=1)
+    command = [sys.executable, "-m", "spacy", "project", "run", "all", str(project)]
+    for name, value in tiny.items():
+        command += [f"--vars.{name}", str(value)]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=project, timeout=1200)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    spec = srsly.read_yaml(project / "project.yml")
+    steps = {c["name"]: c for c in spec["commands"]}
+    outputs = [o for step in spec["workflows"]["all"] for o in steps[step].get("outputs", [])]
+    assert len(outputs) >= 20
+    variables = {**spec["vars"], **tiny}
+    for output in outputs:
+        parse_output(project / output.replace("${vars.generator}", variables["generator"]))
+
     phi = srsly.read_json(project / "metrics" / "phi_demo.json")
     assert phi["hipaa"]["gold_tokens"] > 0 and 0.0 <= phi["hipaa"]["token_recall"] <= 1.0
-    assert (project / "training" / "phi" / "synth_phi").exists() or (
-        project / "training" / "phi" / "ner"
-    ).exists()
     summary = srsly.read_json(project / "metrics" / "synthesize_surrogate.json")
     assert (
         summary["notes"] > 5 and summary["phi_strings_leaked"] == 0 and summary["kept_entities_inexact"] == 0
     )
-    import spacy
-
     docs = list(JsonlCorpus(project / "synthetic" / "test_surrogate.jsonl").docs(spacy.blank("en")))
     assert len(docs) == summary["notes"]
     privacy = srsly.read_json(project / "metrics" / "privacy_surrogate" / "privacy.json")
@@ -54,6 +66,18 @@ def test_project_workflow_runs_end_to_end(tmp_path):
     # The surrogate baseline rewrites each training note: the report must say so.
     assert privacy["anonymized_not_synthetic"] and verdicts["near_copies"] is False
     assert (project / "metrics" / "privacy_surrogate" / "privacy.html").read_text().count("<img") >= 2
+    masked = srsly.read_json(project / "metrics" / "privacy_masked_infill" / "privacy.json")
+    assert "model_mia" in masked  # membership inference against the trained masked LM
+    utility = srsly.read_json(project / "metrics" / "utility.json")
+    assert set(utility["conditions"]) == {
+        "real", "synthetic:surrogate", "synthetic:masked_infill", "real+synthetic:masked_infill"
+    }  # fmt: skip
+    assert [p["fraction"] for p in utility["learning_curve"]["points"]] == [0.5, 1.0]
+    report = srsly.read_json(project / "metrics" / "report" / "report.json")
+    assert set(report["generators"]) == {"surrogate", "masked_infill"}
+    page = (project / "metrics" / "report" / "report.html").read_text()
+    assert page.count("<img") == 2 and page.count('class="entities"') == 3
     # A rerun skips the finished steps.
     rerun = subprocess.run(command, capture_output=True, text=True, cwd=project, timeout=600)
     assert rerun.returncode == 0 and "Skipping 'demo-corpus'" in rerun.stdout
+    assert "Skipping 'evaluate-utility'" in rerun.stdout

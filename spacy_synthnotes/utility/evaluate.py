@@ -119,6 +119,7 @@ def evaluate_utility(
     config_path: Union[str, Path],
     *,
     max_steps: int = 400,
+    epochs: int = 0,
     fractions: Sequence[float] = DEFAULT_FRACTIONS,
     augment: Optional[str] = None,
     min_ratio: float = DEFAULT_MIN_RATIO,
@@ -130,6 +131,7 @@ def evaluate_utility(
 
     config_path: spaCy NER training config reading `paths.train`/`paths.dev` (configs/ner_demo.cfg,
         or configs/ner_transformer.cfg with `paths.transformer` set through `overrides`).
+    max_steps / epochs: the training budget of every condition (see `train_ner`).
     augment: the generator whose notes augment the learning curve (default: the last non-baseline one).
     min_ratio: F1(synthetic)/F1(real) a non-baseline generator must reach to pass.
     """
@@ -143,7 +145,7 @@ def evaluate_utility(
 
     def run(name: str, docs: Sequence[Doc]) -> Dict[str, Any]:
         start = time.time()
-        nlp = train_ner(docs, config_path, max_steps=max_steps, seed=seed, overrides=overrides)
+        nlp = train_ner(docs, config_path, max_steps=max_steps, epochs=epochs, seed=seed, overrides=overrides)
         scores = score_ner(nlp, inputs.test, labels, seed=seed)
         scores.update(train_notes=len(docs), seconds=round(time.time() - start, 1))
         log(
@@ -179,6 +181,7 @@ def evaluate_utility(
             "config": str(config_path),
             "overrides": {k: str(v) for k, v in (overrides or {}).items()},
             "max_steps": max_steps,
+            "epochs": epochs,
             "seed": seed,
             "labels": labels,
             "clinical_labels": [label for label in labels if label not in PHI_CATEGORIES],

@@ -123,16 +123,19 @@ def train_ner(
     docs: Sequence[Doc],
     config_path: Union[str, Path],
     *,
-    max_steps: int,
+    max_steps: int = 400,
+    epochs: int = 0,
     seed: int = 0,
     overrides: Optional[Dict[str, Any]] = None,
     workdir: Optional[Path] = None,
 ) -> Language:
-    """Train the NER pipeline of `config_path` on `docs` for `max_steps` steps; return the final pipeline.
+    """Train the NER pipeline of `config_path` on `docs`; return the final pipeline.
 
-    The config reads `paths.train` / `paths.dev` (DocBin files written here). Its dev set is the first
-    notes of `docs`, so a synthetic-only condition never sees real notes; patience is off and the final
-    weights are returned, so every condition gets the same budget.
+    The budget is `max_steps` updates (equal compute for every condition), or with `epochs` > 0 that many
+    passes over `docs` (equal passes: a condition with more notes trains longer). The config reads
+    `paths.train` / `paths.dev` (DocBin files written here). Its dev set is the first notes of `docs`,
+    so a synthetic-only condition never sees real notes; patience is off and the final weights are
+    returned, so no condition is selected on real data.
     """
     if not docs:
         raise ValueError("no training notes for this condition")
@@ -143,10 +146,10 @@ def train_ner(
             **(overrides or {}),
             "paths.train": str(train_path),
             "paths.dev": str(dev_path),
-            "training.max_steps": max_steps,
-            "training.max_epochs": 0,
+            "training.max_steps": 0 if epochs else max_steps,
+            "training.max_epochs": epochs,
             "training.patience": 0,
-            "training.eval_frequency": max_steps,
+            "training.eval_frequency": 10**9 if epochs else max_steps,
             "system.seed": seed,
         }
         config = util.load_config(config_path, overrides=settings, interpolate=False)
