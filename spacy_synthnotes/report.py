@@ -112,14 +112,21 @@ def tradeoff_plot(summary: Dict[str, Dict[str, Any]]) -> Optional[str]:
         (axes[0], "near_copies", "near copies of a training note (share of notes)"),
         (axes[1], "text_mia_auc", "membership inference AUC from the synthetic text"),
     ):
-        for name, row in rows.items():
+        for i, (name, row) in enumerate(rows.items()):
             if row.get(key) is None:
                 continue
             ax.scatter(row[key], row["f1_ratio"], s=40)
-            ax.annotate(point_label(name, row), (row[key], row["f1_ratio"]), fontsize=8, xytext=(4, 4),
-                        textcoords="offset points")  # fmt: skip
+            # Alternate label sides so that nearby points stay readable.
+            offset = (-6, 6) if i % 2 else (-6, -12)
+            ax.annotate(point_label(name, row), (row[key], row["f1_ratio"]), fontsize=8,
+                        xytext=offset, textcoords="offset points", ha="right")  # fmt: skip
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
+    # Fixed axes: a point's position reads the same in every report.
+    axes[0].set_xlim(-0.02, 1.02)
+    axes[1].set_xlim(0.45, 1.0)
+    ratios = [row["f1_ratio"] for row in rows.values()]
+    axes[0].set_ylim(min(0.5, min(ratios) - 0.05), max(1.05, max(ratios) + 0.05))
     axes[0].set_ylabel("F1(train on synthetic) / F1(train on real)")
     axes[1].axvline(0.5, color="k", linestyle="--", linewidth=0.8)
     fig.suptitle("Privacy-utility trade-off (up = more useful, left = more private)")

@@ -214,7 +214,7 @@ def learning_curve(
     points = []
     for fraction, indices in nested_subsets(len(inputs.train), [f for f in fractions if f < 1], seed).items():
         real = [inputs.train[i] for i in indices]
-        ids = {source_id(d) for d in real}
+        ids = {source_id(d) for d in real} - {None}
         extra = [d for d in synthetic if source_id(d) in ids]
         points.append(
             {
