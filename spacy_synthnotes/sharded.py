@@ -14,6 +14,8 @@ processes that each render whole shards) and "ray" (one Ray task per shard); a
 worker loads the pipeline once.
 """
 
+import ctypes
+import gc
 import hashlib
 import itertools
 import json
@@ -99,6 +101,30 @@ def serialize_shard(nlp: Language, processed: Iterable[Doc], fmt: str) -> Tuple[
     return docbin.to_bytes(), summary.to_dict()
 
 
+def _malloc_trim() -> Optional[Callable[[int], int]]:
+    try:
+        return ctypes.CDLL(None).malloc_trim  # glibc
+    except (AttributeError, OSError):  # macOS, musl, Windows: nothing to call
+        return None
+
+
+MALLOC_TRIM = _malloc_trim()
+
+
+def release_memory() -> bool:
+    """Collect garbage and hand freed heap pages back to the OS after a shard; True if trimmed.
+
+    A shard makes millions of small allocations; glibc keeps the freed fragments, so without this the
+    resident memory of a long run creeps up (about 2 MB per 500-note shard measured, 917 MB at 100,000
+    notes) although nothing leaks. glibc's `malloc_trim` returns them; elsewhere this only collects.
+    """
+    gc.collect()
+    if MALLOC_TRIM is None:
+        return False
+    MALLOC_TRIM(0)
+    return True
+
+
 def render_shard(nlp: Language, docs: List[Doc], fmt: str, batch_size: int) -> Tuple[bytes, Dict]:
     """Synthesize one shard's notes in this process (the Ray workers' unit of work).
 
@@ -131,7 +157,10 @@ def render_bytes(
         _load_worker(pipeline)
     nlp = _WORKER[pipeline]
     docs = list(DocBin().from_bytes(docs_bytes).get_docs(nlp.vocab))
-    return render_shard(nlp, docs, fmt, batch_size)
+    result = render_shard(nlp, docs, fmt, batch_size)
+    del docs
+    release_memory()
+    return result
 
 
 def ordered(
@@ -287,6 +316,8 @@ def synthesize_sharded(
             "seed": nlp.get_pipe(synth_pipe_name(nlp)).cfg["seed"],
         }
         append_manifest(output_dir, entry)
+        del data
+        release_memory()
         if progress is not None:
             progress(entry)
     entries = list(read_manifest(output_dir).values())
