@@ -15,7 +15,7 @@ the real dev notes).
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import spacy
 from spacy.tokens import Doc
@@ -42,7 +42,7 @@ class UtilityInputs:
     skipped: Dict[str, int] = field(default_factory=dict)
 
 
-def read_synthetic(path: Path) -> tuple:
+def read_synthetic(path: Path) -> Tuple[List[Doc], int]:
     """Synthetic Docs from `synthesize` output (a .jsonl/.spacy file or a sharded directory), and the
     number of spans that could not be kept: a JSONL span that a fresh tokenization cannot snap to is
     expanded to the tokens around it, one that then overlaps another is skipped and counted."""
@@ -81,7 +81,7 @@ def load_utility_inputs(
     return UtilityInputs(*splits, synthetic=sets, skipped=skipped)
 
 
-def clinical_entities(doc: Doc) -> List[tuple]:
+def clinical_entities(doc: Doc) -> List[Tuple[str, str]]:
     return [(e.label_, e.text) for e in doc.ents if e.label_ not in PHI_CATEGORIES]
 
 
