@@ -5,7 +5,8 @@
 
 Each measurement runs `synthesize --shard-size` in a fresh process on a JSONL corpus of demo notes (built
 once per size with the seeded demo builder) and reports wall time, notes/s and the peak resident memory
-of that process and its children (Ray workers are separate processes and are not included). Flat memory
+of that process (its VmHWM) and of its pool workers (Ray workers are separate processes and are not
+included). Flat memory
 and constant notes/s across sizes mean cost grows linearly with the corpus.
 """
 
@@ -29,8 +30,10 @@ pipeline, corpus, out, n_process, backend = sys.argv[1:6]
 start = time.perf_counter()
 totals = synthesize_sharded(pipeline, corpus, out, shard_size=500, n_process=int(n_process), backend=backend)
 seconds = time.perf_counter() - start
-usage = resource.getrusage
-rss = max(usage(resource.RUSAGE_SELF).ru_maxrss, usage(resource.RUSAGE_CHILDREN).ru_maxrss)
+# VmHWM, not ru_maxrss: Linux keeps ru_maxrss across fork + exec, so this process's figure would start
+# at the parent's resident size (the parent that built the corpus), however little this run uses.
+hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
+rss = max(hwm, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 print(json.dumps({"notes": totals["written"], "seconds": seconds, "peak_rss_mb": rss / 1024}))
 """
 
