@@ -85,19 +85,23 @@ def clinical_entities(doc: Doc) -> List[Tuple[str, str]]:
     return [(e.label_, e.text) for e in doc.ents if e.label_ not in PHI_CATEGORIES]
 
 
+def set_measures(texts: Sequence[str], reference: Sequence[str], seed: int) -> Dict[str, Any]:
+    """Diversity and fluency of a set of notes (synthetic, or the real training notes as the yardstick)."""
+    return {
+        "notes": len(texts),
+        "distinct_1": distinct_n(texts, 1),
+        "distinct_2": distinct_n(texts, 2),
+        "self_bleu": self_bleu(texts, seed=seed) if len(texts) > 1 else None,
+        "fluency": fluency(reference, texts, seed=seed),
+    }
+
+
 def text_measures(inputs: UtilityInputs, docs: Sequence[Doc], seed: int) -> Dict[str, Any]:
     """Preservation and fidelity against each note's source, diversity and fluency of the set."""
     by_id = {source_id(d): d for d in inputs.train}
     pairs = [(by_id[source_id(d)], d) for d in docs if source_id(d) in by_id]
-    texts = [d.text for d in docs]
-    result: Dict[str, Any] = {
-        "notes": len(docs),
-        "paired_with_source": len(pairs),
-        "distinct_1": distinct_n(texts, 1),
-        "distinct_2": distinct_n(texts, 2),
-        "self_bleu": self_bleu(texts, seed=seed) if len(texts) > 1 else None,
-        "fluency": fluency([d.text for d in inputs.dev], texts, seed=seed),
-    }
+    result = set_measures([d.text for d in docs], [d.text for d in inputs.dev], seed)
+    result["paired_with_source"] = len(pairs)
     if pairs:
         result["entity_preservation"] = entity_preservation(
             [clinical_entities(s) for s, _ in pairs], [clinical_entities(d) for _, d in pairs]
@@ -168,14 +172,7 @@ def evaluate_utility(
         for name in inputs.synthetic
     }
     text = {name: text_measures(inputs, docs, seed) for name, docs in inputs.synthetic.items()}
-    real_texts = [d.text for d in inputs.train]
-    text["real"] = {
-        "notes": len(real_texts),
-        "distinct_1": distinct_n(real_texts, 1),
-        "distinct_2": distinct_n(real_texts, 2),
-        "self_bleu": self_bleu(real_texts, seed=seed) if len(real_texts) > 1 else None,
-        "fluency": fluency([d.text for d in inputs.dev], [d.text for d in inputs.test], seed=seed),
-    }
+    text["real"] = set_measures([d.text for d in inputs.train], [d.text for d in inputs.dev], seed)
     result = {
         "settings": {
             "config": str(config_path),
