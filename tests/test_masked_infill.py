@@ -110,6 +110,35 @@ def test_masks_never_touch_protected_text(tiny_model):
     assert not _WORD.search("BP HR SpO2 2L NC")
 
 
+def test_sampling_filters_each_row_and_never_keeps_the_original(tiny_model):
+    import torch
+
+    from spacy_synthnotes.generators.masked_infill import _Piece
+
+    generator = MaskedInfillGenerator(str(tiny_model), top_k=3, top_p=1.0)
+    generator.load(str(tiny_model))
+    allowed = generator._allowed.nonzero().squeeze(1).tolist()
+    vocab = len(generator._allowed)
+    logits = torch.zeros((3, vocab))
+    ranked = allowed[:5]
+    for row in range(3):  # the same ranking of five allowed words in every row
+        logits[row, ranked] = torch.tensor([9.0, 8.0, 7.0, 6.0, 5.0])
+    logits[:, [i for i in range(vocab) if i not in allowed][:1]] = 50.0  # never a "##" piece or symbol
+    pieces = [_Piece("w", "word", ids=[ranked[0]]), _Piece("w", "word", ids=[ranked[1]]), _Piece("w", "word")]
+    fills = {i: set() for i in range(3)}
+    for seed in range(40):
+        generator._sample(logits, pieces, torch.Generator().manual_seed(seed))
+        for i, piece in enumerate(pieces):
+            fills[i].add(piece.fill)
+            assert 0 < piece.confidence <= 1
+    # Top 3 after the original is excluded; a word without a single original id keeps the top 3.
+    assert fills[0] == set(ranked[1:4]) and fills[1] == {ranked[0], *ranked[2:4]}
+    assert fills[2] == set(ranked[:3])
+    generator.cfg["top_k"], generator.cfg["top_p"] = 0, 0.01  # nucleus alone: the best word only
+    generator._sample(logits, pieces, torch.Generator().manual_seed(0))
+    assert [p.fill for p in pieces] == [ranked[1], ranked[0], ranked[0]]
+
+
 def test_mask_pos_restricts_masks_to_tagged_words(tiny_model):
     nlp = spacy.blank("en")
     nlp.add_pipe(

@@ -267,37 +267,47 @@ class MaskedInfillGenerator(LocalModelGenerator):
             start += len(row_positions)
         return out
 
-    def _sample(self, logits: "torch.Tensor", piece: _Piece, gen: "torch.Generator") -> None:
+    def _sample(self, logits: "torch.Tensor", pieces: List[_Piece], gen: "torch.Generator") -> None:
+        """Sample a fill for each piece from its row of logits (rows in the pieces' order).
+
+        Only vocabulary entries that start a whole word compete; a refilled word is a new
+        word (its original id is excluded); then top-k and top-p (nucleus) filtering over
+        the word's full-vocabulary probabilities, in one batched pass per window.
+        """
         scores = logits / self.cfg["temperature"]
-        scores = scores.masked_fill(~self._allowed[: scores.shape[-1]], float("-inf"))
-        original = piece.ids[0] if len(piece.ids) == 1 else None
-        if original is not None and torch.isfinite(scores).sum() > 1:
-            scores[original] = float("-inf")  # a refilled word is a new word
+        allowed = self._allowed[: scores.shape[-1]]
+        scores = scores.masked_fill(~allowed, float("-inf"))
+        if int(allowed.sum()) > 1:
+            rows = [i for i, piece in enumerate(pieces) if len(piece.ids) == 1]
+            scores[rows, [pieces[i].ids[0] for i in rows]] = float("-inf")
         probs = torch.softmax(scores, dim=-1)
-        top_k = self.cfg["top_k"]
-        if top_k:
-            values, _ = torch.topk(probs, min(top_k, probs.shape[-1]))
-            probs = torch.where(probs < values[-1], torch.zeros_like(probs), probs)
-        sorted_probs, order = torch.sort(probs, descending=True)
-        keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < self.cfg["top_p"]
-        keep[0] = True
-        filtered = torch.zeros_like(probs).scatter(0, order[keep], sorted_probs[keep])
-        choice = int(torch.multinomial(filtered / filtered.sum(), 1, generator=gen))
-        piece.fill = choice
-        piece.confidence = float(probs[choice])
+        top_k = self.cfg["top_k"] or probs.shape[-1]
+        values, order = torch.topk(probs, min(top_k, probs.shape[-1]), dim=-1)  # sorted, descending
+        keep = torch.cumsum(values, dim=-1) - values < self.cfg["top_p"]
+        keep[:, 0] = True
+        weights = values * keep
+        picks = torch.multinomial(weights / weights.sum(-1, keepdim=True), 1, generator=gen).squeeze(1)
+        chosen = order.gather(1, picks[:, None]).squeeze(1).tolist()
+        confidence = values.gather(1, picks[:, None]).squeeze(1).tolist()
+        for piece, choice, conf in zip(pieces, chosen, confidence):
+            piece.fill = choice
+            piece.confidence = conf
 
     def _run(self, jobs, generators, counts) -> None:
         """jobs: (note index, window ids, [(window position, piece)]) -> fill those pieces."""
         size = self.cfg["batch_size"]
+        # Windows of similar length share a batch (less padding). The sort is stable, so a
+        # note's windows keep their order and each note's samples depend on the note alone.
+        jobs = sorted(jobs, key=lambda job: len(job[1]))
         for start in range(0, len(jobs), size):
             chunk = jobs[start : start + size]
             positions = [sorted(position for position, _ in targets) for _, _, targets in chunk]
             logits = self._forward([ids for _, ids, _ in chunk], positions)
             for row, (note_index, _, targets) in enumerate(chunk):
                 counts[note_index]["forward_passes"] += 1
-                index = {position: i for i, position in enumerate(positions[row])}
-                for position, piece in sorted(targets, key=lambda t: t[0]):
-                    self._sample(logits[row][index[position]], piece, generators[note_index])
+                # logits[row] follows positions[row], which is sorted like the targets here
+                pieces = [piece for _, piece in sorted(targets, key=lambda t: t[0])]
+                self._sample(logits[row], pieces, generators[note_index])
 
     def _note_jobs(self, note_index: int, note: List[_Piece], only: Optional[set] = None):
         ids, slots = self._layout(note)
