@@ -422,7 +422,7 @@ def report_cli(
     """One HTML page (and JSON) with the privacy-utility trade-off, F1 tables, verdicts and example pairs."""
     from .readers import open_corpus
     from .report import example_pairs, write_combined_report
-    from .utility.evaluate import read_synthetic
+    from .sharded import read_synthetic
 
     results = {}
     for name, directory in parse_named_paths(privacy, "--privacy").items():

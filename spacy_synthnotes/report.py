@@ -14,6 +14,7 @@ from spacy import displacy
 from spacy.tokens import Doc
 
 from .labels import PHI_CATEGORIES
+from .privacy.evaluate import best_auc
 from .privacy.report import STYLE, badge, figure, figure_tag, plt, table
 from .utility.ner import ALL, CLINICAL, source_id
 
@@ -84,8 +85,7 @@ def generator_summary(
             result = privacy[name]
             row["near_copies"] = result["dcr"]["near_copies"]["value"]
             notes = (result.get("text_mia") or {}).get("notes", {})
-            attacks = [a["auc"]["value"] for a in notes.values() if isinstance(a, dict) and "auc" in a]
-            row["text_mia_auc"] = max(attacks) if attacks else None
+            row["text_mia_auc"] = best_auc(notes)
             row["privacy_passed"] = all(v["pass"] for v in result["verdicts"])
             row["dp"] = result.get("dp")
         summary[name] = row

@@ -65,6 +65,27 @@ def input_units(path: Path, fmt: str) -> List[Path]:
     return iter_files(path, SUFFIXES[fmt])
 
 
+def read_synthetic(path: Union[str, Path]) -> Tuple[List[Doc], int]:
+    """Synthetic Docs from `synthesize` output (a .jsonl/.spacy file or a sharded directory), and the
+    number of spans that could not be kept: a JSONL span that a fresh tokenization cannot snap to is
+    expanded to the tokens around it, one that then overlaps another is skipped and counted."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in (".jsonl", ".spacy") and p.name != MANIFEST)
+    else:
+        files = [path]
+    docs: List[Doc] = []
+    skipped = 0
+    for file in files:
+        options = {} if file.suffix == ".spacy" else {"alignment_mode": "expand"}
+        corpus = open_corpus(file, on_error="skip", **options)
+        docs.extend(corpus.docs(spacy.blank("en")))
+        skipped += len(corpus.problems)
+    if not docs:
+        raise ValueError(f"{path}: no synthetic notes")
+    return docs, skipped
+
+
 def read_manifest(output_dir: Path) -> Dict[Tuple[str, int], Dict[str, Any]]:
     """Manifest entries by (input, shard); a later entry for a shard (a redone shard) wins."""
     path = output_dir / MANIFEST

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 from spacy_synthnotes.cli import app
 from spacy_synthnotes.privacy.evaluate import PrivacyInputs, evaluate_privacy
 from spacy_synthnotes.report import example_pairs, mask_phi, write_combined_report
-from spacy_synthnotes.utility.evaluate import read_synthetic
+from spacy_synthnotes.sharded import read_synthetic
 
 runner = CliRunner()
 

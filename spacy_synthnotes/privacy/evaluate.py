@@ -55,8 +55,10 @@ def verdict(name: str, value: Optional[float], threshold: float, ok: bool, text:
     return {"metric": name, "value": value, "threshold": threshold, "pass": ok, "text": text}
 
 
-def best_auc(attacks: Dict[str, Any]) -> float:
-    return max(a["auc"]["value"] for a in attacks.values() if isinstance(a, dict) and "auc" in a)
+def best_auc(attacks: Dict[str, Any]) -> Optional[float]:
+    """The highest AUC among the attacks that report one; None when none does."""
+    aucs = [a["auc"]["value"] for a in attacks.values() if isinstance(a, dict) and "auc" in a]
+    return max(aucs, default=None)
 
 
 def evaluate_privacy(

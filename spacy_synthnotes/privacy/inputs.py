@@ -10,7 +10,7 @@ from spacy.tokens import Doc
 from ..extensions import NOTE_META
 from ..generators.entity_conditioned import PRIVACY_FILE
 from ..readers import open_corpus
-from ..sharded import MANIFEST
+from ..sharded import read_synthetic
 from .canaries import CANARY_FILE, load_canaries
 from .evaluate import PrivacyInputs
 from .reid import pattern_detector
@@ -27,18 +27,9 @@ def synthetic_notes(path: Path, train: List[Doc]) -> Tuple[List[str], List[Optio
     """The synthetic texts and, through `meta.source_id`, the index of each one's training note."""
     index = {(d._.get(NOTE_META) or {}).get("id"): i for i, d in enumerate(train)}
     index.pop(None, None)
-    # A directory: the shards of a sharded `synthesize` run (its manifest is not a note file).
-    files = sorted(p for p in path.glob("*.jsonl") if p.name != MANIFEST) if path.is_dir() else [path]
-    texts, sources = [], []
-    for file in files:
-        # Only the text and meta matter here: spans that a fresh tokenization splits differently
-        # (synthetic notes are tokenized segment by segment) must not stop the evaluation.
-        for doc in read_docs(file, alignment_mode="expand", on_error="skip"):
-            texts.append(doc.text)
-            sources.append(index.get((doc._.get(NOTE_META) or {}).get("source_id")))
-    if not texts:
-        raise ValueError(f"{path}: no synthetic notes")
-    return texts, sources
+    docs, _ = read_synthetic(path)
+    sources = [index.get((doc._.get(NOTE_META) or {}).get("source_id")) for doc in docs]
+    return [doc.text for doc in docs], sources
 
 
 def model_meta(model: Path) -> Dict:

@@ -22,7 +22,7 @@ from spacy.tokens import Doc
 
 from ..labels import PHI_CATEGORIES
 from ..readers import open_corpus
-from ..sharded import MANIFEST
+from ..sharded import read_synthetic
 from .ner import ALL, CLINICAL, nested_subsets, score_ner, source_id, train_ner
 from .text import distinct_n, entity_preservation, fidelity, fluency, self_bleu
 
@@ -40,27 +40,6 @@ class UtilityInputs:
     test: List[Doc]
     synthetic: Dict[str, List[Doc]]
     skipped: Dict[str, int] = field(default_factory=dict)
-
-
-def read_synthetic(path: Path) -> Tuple[List[Doc], int]:
-    """Synthetic Docs from `synthesize` output (a .jsonl/.spacy file or a sharded directory), and the
-    number of spans that could not be kept: a JSONL span that a fresh tokenization cannot snap to is
-    expanded to the tokens around it, one that then overlaps another is skipped and counted."""
-    path = Path(path)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix in (".jsonl", ".spacy") and p.name != MANIFEST)
-    else:
-        files = [path]
-    docs: List[Doc] = []
-    skipped = 0
-    for file in files:
-        options = {} if file.suffix == ".spacy" else {"alignment_mode": "expand"}
-        corpus = open_corpus(file, on_error="skip", **options)
-        docs.extend(corpus.docs(spacy.blank("en")))
-        skipped += len(corpus.problems)
-    if not docs:
-        raise ValueError(f"{path}: no synthetic notes")
-    return docs, skipped
 
 
 def load_utility_inputs(
