@@ -47,6 +47,22 @@ def shapes(text):
         ("a 45 y/o woman", ("45", "AGE")),
         ("aged 101", ("101", "AGE")),
         ("Signed: jdoe42 at", ("jdoe42", "USERNAME")),
+        ("Date: 1978-04-13 12:20:39\nName", ("1978-04-13 12:20:39", "DATE")),
+        ("seen 3/14/2021 2:30 PM today", ("3/14/2021 2:30 PM", "DATE")),
+        (
+            "address 6e40:4041:c617:e898:c11:40d2:c669:2eb4 blocked",
+            ("6e40:4041:c617:e898:c11:40d2:c669:2eb4", "IPADDR"),
+        ),
+        ("Desk: +41 (0)96 471 07 95\nFax", ("+41 (0)96 471 07 95", "PHONE")),
+        ("call +447700 921 916", ("+447700 921 916", "PHONE")),
+        ("Mobile: 03.93.92.16.85", ("03.93.92.16.85", "PHONE")),
+        ("Phone:\n0487 98 11 92\n", ("0487 98 11 92", "PHONE")),
+        ("My IBAN is GB10LORI20288482594042", ("GB10LORI20288482594042", "ACCOUNT")),
+        ("IBAN DE89 3704 0044 0532 0130 00.", ("DE89 3704 0044 0532 0130 00", "ACCOUNT")),
+        ("my zip code is 610", ("610", "ZIP")),
+        ("postal code B0J 2H0", ("B0J 2H0", "ZIP")),
+        ("retired at the age of 45", ("45", "AGE")),
+        ("My brother just turned 35.", ("35", "AGE")),
     ],
 )
 def test_identifier_shapes_are_found(text, expected):
@@ -70,6 +86,11 @@ def test_identifier_shapes_are_found(text, expected):
         "2/2 sets of blood cultures positive",
         "EF 55% on echo, 1.5 cm nodule",
         "Jane Doe, MD",
+        "+2 pitting edema, reflexes +3 bilaterally, 1+ pulses",
+        "Cell: 12.5 K/uL; office: 2nd floor",
+        "turned 2 times overnight, q12h at 12:30",
+        "HLA-B27 positive, BRCA1 c.68_69delAG",
+        "aPTT 35.2 s, INR 1.1, ab12 abcd efgh ijkl mnop",
     ],
 )
 def test_clinical_numbers_are_not_identifiers(text):

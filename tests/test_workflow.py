@@ -81,3 +81,31 @@ def test_project_workflow_runs_end_to_end(tmp_path):
     rerun = subprocess.run(command, capture_output=True, text=True, cwd=project, timeout=600)
     assert rerun.returncode == 0 and "Skipping 'demo-corpus'" in rerun.stdout
     assert "Skipping 'evaluate-utility'" in rerun.stdout
+
+
+@pytest.mark.slow
+def test_causal_workflow_runs_end_to_end(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(ROOT / "project.yml", project)
+    shutil.copytree(ROOT / "configs", project / "configs")
+    tiny = {"n_notes": 80, "causal_epochs": 1, "utility_steps": 30, "utility_fractions": "0.5", "examples": 1}
+    command = [sys.executable, "-m", "spacy", "project", "run", "causal", str(project)]
+    for name, value in tiny.items():
+        command += [f"--vars.{name}", str(value)]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=project, timeout=1200)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    spec = srsly.read_yaml(project / "project.yml")
+    steps = {c["name"]: c for c in spec["commands"]}
+    outputs = [o for step in spec["workflows"]["causal"] for o in steps[step].get("outputs", [])]
+    for output in outputs:
+        parse_output(project / output)
+    privacy = srsly.read_json(project / "metrics" / "privacy_entity_conditioned" / "privacy.json")
+    assert privacy["dp"]["epsilon"] == pytest.approx(8.0, abs=0.05)  # the DP record reaches the report
+    utility = srsly.read_json(project / "metrics" / "utility_causal.json")
+    assert set(utility["conditions"]) == {
+        "real", "synthetic:entity_conditioned", "real+synthetic:entity_conditioned"
+    }  # fmt: skip
+    report = srsly.read_json(project / "metrics" / "report_causal" / "report.json")
+    assert report["generators"]["entity_conditioned"]["dp"]["epsilon"] == pytest.approx(8.0, abs=0.05)
+    assert "eps 8.0" in (project / "metrics" / "report_causal" / "report.html").read_text()

@@ -22,6 +22,8 @@ _ORD = r"(?:st|nd|rd|th)"
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _MON_NUM = r"(?:0?[1-9]|1[0-2])"
 _YEAR = r"(?:19|20)\d{2}"
+# A time of day written after a numeric date ("2021-03-14 12:20:39", "3/14/2021 2:30 PM"): part of the match.
+_TIME = r"(?:[ T](?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\s?[AaPp]\.?[Mm]\.?)?)?"
 # Words before or after a slash pair that make it a score, ratio or dose, not a date.
 _NOT_DATE_BEFORE = (
     r"(?<!\bBP )(?<!\bBP: )(?<!\bpain )(?<!\bstrength )(?<!\bscore )(?<!\bGCS )(?<!\bgrade )"
@@ -87,13 +89,13 @@ def _rule(name: str, label: str, pattern: str, flags: int = 0, group: int = 0) -
 
 SHAPE_RULES: List[Rule] = [
     # -- dates ----------------------------------------------------------------------------------
-    _rule("date_ymd", "DATE", rf"(?<![\d/.-]){_YEAR}([-/.])(?:0?[1-9]|1[0-2])\1{_DAY}(?![\d/])"),
+    _rule("date_ymd", "DATE", rf"(?<![\d/.-]){_YEAR}([-/.])(?:0?[1-9]|1[0-2])\1{_DAY}{_TIME}(?![\d/:])"),
     _rule(
         "date_mdy",
         "DATE",
-        rf"{_NOT_DATE_BEFORE}(?:{_WEEKDAY},?\s+)?{_MON_NUM}([-/.]){_DAY}\1(?:{_YEAR}|\d{{2}})(?![\d/])",
+        rf"{_NOT_DATE_BEFORE}(?:{_WEEKDAY},?\s+)?{_MON_NUM}([-/.]){_DAY}\1(?:{_YEAR}|\d{{2}}){_TIME}(?![\d/:])",
     ),
-    _rule("date_dmy", "DATE", rf"(?<![\d/.]){_DAY}([-/.]){_MON_NUM}\1{_YEAR}(?![\d/])"),
+    _rule("date_dmy", "DATE", rf"(?<![\d/.]){_DAY}([-/.]){_MON_NUM}\1{_YEAR}{_TIME}(?![\d/:])"),
     _rule(
         "date_d_mon_y",
         "DATE",
@@ -134,6 +136,7 @@ SHAPE_RULES: List[Rule] = [
         "IPADDR",
         r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.]*\d)",
     ),
+    _rule("ipv6", "IPADDR", r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}(?![\w:])"),
     _rule(
         "fax", "FAX", r"(?i:\bfax\b)[\s:#.]*((?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4})\b", group=1
     ),
@@ -141,6 +144,20 @@ SHAPE_RULES: List[Rule] = [
         "phone",
         "PHONE",
         r"(?<![\w/.-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w/-])",
+    ),
+    # International numbers: a "+" country code and at least 8 digits ("+41 (0)96 471 07 95").
+    _rule(
+        "phone_international",
+        "PHONE",
+        r"(?<![\w+])(?=\+(?:[ .()-]*\d){8})\+\d{1,3}(?:[ .-]?\(0\))?(?:[ .-]?\d{1,4}){2,5}(?![\w+])",
+    ),
+    # Any digit grouping after a phone keyword and a colon ("Mobile: 03.93.92.16.85"), 7+ digits.
+    _rule(
+        "phone_labeled",
+        "PHONE",
+        r"(?i:\b(?:phone|mobile|desk|tel(?:ephone)?|cell(?:phone)?|office)\b)\s*:\s*"
+        r"((?=(?:[ ().-]*\d){7})\(?\+?\d[\d ().-]*\d)(?![\w/])",
+        group=1,
     ),
     _rule(
         "phone_short",
@@ -150,6 +167,13 @@ SHAPE_RULES: List[Rule] = [
     ),
     # -- identifiers --------------------------------------------------------------------------------
     _rule("ssn", "SSN", r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])"),
+    # IBAN: country letters, check digits and 11-30 more characters (mostly digits), spaced or not.
+    _rule(
+        "iban",
+        "ACCOUNT",
+        r"(?<!\w)(?=[A-Za-z]{2}\d{2}(?:\s?[A-Za-z0-9]){11,30}(?!\w))(?=[A-Za-z]{2}(?:[ A-Za-z]{0,6}\d){12})"
+        r"[A-Za-z]{2}\d{2}(?:[A-Za-z0-9]{11,30}|(?: [A-Z0-9]{4}){3,7}(?: [A-Z0-9]{1,3})?)(?!\w)",
+    ),
     _rule(
         "mrn",
         "MEDICALRECORD",
@@ -192,7 +216,14 @@ SHAPE_RULES: List[Rule] = [
         group=1,
     ),
     _rule("zip_after_state", "ZIP", r"(?<=\b[A-Z]{2}\s)(\d{5}(?:-\d{4})?)\b"),
-    _rule("zip_keyword", "ZIP", r"(?i:\bzip(?:\s*code)?\b)[\s:#.]*(\d{5}(?:-\d{4})?)\b", group=1),
+    # After "zip"/"postal code", any postal code shape: "02114-1234", "3610-114", "2200", "B0J 2H0".
+    _rule(
+        "zip_keyword",
+        "ZIP",
+        r"(?i:\b(?:zip|postal)(?:\s*code)?\b(?:\s+is)?)[\s:#.]*"
+        r"(\d{3,5}(?:-\d{3,4})?|[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d)(?![\w-])",
+        group=1,
+    ),
     # -- ages (all ages: i2b2 marks them all; surrogates move ages under 90 by a year or two) ----------
     _rule(
         "age",
@@ -202,7 +233,8 @@ SHAPE_RULES: List[Rule] = [
         re.IGNORECASE,
         group=1,
     ),
-    _rule("age_keyword", "AGE", r"(?i:\b(?:age[d:]?|aged)\s+)(\d{1,3})\b(?!\s*(?:mg|%|/))", group=1),
+    _rule("age_keyword", "AGE", r"(?i:\b(?:age[d:]?|aged|age\s+of)\s+)(\d{1,3})\b(?!\s*(?:mg|%|/))", group=1),
+    _rule("age_turned", "AGE", r"(?i:\bturn(?:s|ed)?\s+)(\d{1,3})(?=\s*(?:years?\b|[.!?]|$))", group=1),
 ]
 
 _NAME = r"[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?"
