@@ -5,9 +5,9 @@
 
 Pipelines measured in one run: `rules` (synth_phi alone) and, with --ner, `ner+rules` (the trained NER
 followed by synth_phi). Corpora: the demo test split (our labels), the Presidio synthetic PII set (types
-mapped with PRESIDIO_MAP) and MACCROBAT2020's Date and Age annotations. For each corpus the script also
-synthesizes every note with the PHI pipeline + synth_notes and counts identifier-shaped strings of the
-source (shape patterns) still present in the synthetic text.
+mapped with PRESIDIO_MAP), MACCROBAT2020's Date and Age annotations, and its calendar dates alone. For
+each corpus the script also synthesizes every note with the PHI pipeline + synth_notes and counts
+identifier-shaped strings of the source (shape patterns) still present in the synthetic text.
 """
 
 import argparse
@@ -67,11 +67,24 @@ def presidio_docs(path: Path, nlp: Language) -> List[Doc]:
     return docs
 
 
-def maccrobat_docs(path: Path, nlp: Language) -> List[Doc]:
+# A calendar date names a month, writes a numeric date or a year: "November 18, 2015", "2012", "3/14".
+# MACCROBAT's other Date annotations are relative ("3 days later", "postoperative day 9"), not identifiers.
+CALENDAR_DATE = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\b\d{1,4}[/-]\d{1,2}\b|"
+    r"\b\d{1,2}\.\d{1,2}\.\d{2,4}\b|\b(?:19|20)\d\d\b",
+    re.IGNORECASE,
+)
+
+
+def maccrobat_docs(path: Path, nlp: Language, calendar_only: bool = False) -> List[Doc]:
+    """MACCROBAT's Date and Age annotations; with `calendar_only`, only its calendar dates."""
     corpus = BratCorpus(path, on_error="skip", alignment_mode="expand")
     docs = []
     for doc in corpus.docs(nlp):
-        doc.ents = [e for e in doc.ents if e.label_ in MACCROBAT_MAP]
+        if calendar_only:
+            doc.ents = [e for e in doc.ents if e.label_ == "Date" and CALENDAR_DATE.search(e.text)]
+        else:
+            doc.ents = [e for e in doc.ents if e.label_ in MACCROBAT_MAP]
         docs.append(doc)
     return docs
 
@@ -134,6 +147,8 @@ def main() -> None:
     maccrobat = args.shared / "maccrobat2020" / "MACCROBAT2020"
     if maccrobat.exists():
         corpora["maccrobat-date-age"] = (maccrobat_docs(maccrobat, blank), MACCROBAT_MAP)
+        calendar = maccrobat_docs(maccrobat, blank, calendar_only=True)
+        corpora["maccrobat-calendar-dates"] = (calendar, MACCROBAT_MAP)
 
     pipelines: Dict[str, Language] = {}
     rules = spacy.blank("en")

@@ -37,6 +37,7 @@ _PATTERNS = [
     ("dmon", rf"{_WD}(?P<d>\d{{1,2}}){_ORD}(?P<s>[- ])(?:of\s+)?{_MON}"),
     ("my", r"(?P<m>\d{1,2})(?P<s>/)(?P<y>\d{4})(?!\d)"),
     ("md", rf"{_WD}(?P<m>\d{{1,2}})(?P<s>[/-])(?P<d>\d{{1,2}})(?![\d/])"),
+    ("mon", rf"{_MON}(?![a-z])"),
     ("y", r"(?P<y>(?:19|20)\d{2})(?!\d)"),
     ("theday", r"(?P<the>the\s+)(?P<d>\d{1,2})(?P<ord>st|nd|rd|th)"),
     ("wd", r"(?P<wd>(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)[a-z]*\.?)"),
@@ -132,7 +133,7 @@ def _build(kind: str, match: "re.Match[str]"):
         month = int(groups["m"])
     else:
         month = 1
-    day = int(groups["d"]) if groups.get("d") is not None else (15 if kind in ("mony", "my") else 1)
+    day = int(groups["d"]) if groups.get("d") is not None else (15 if kind in ("mony", "my", "mon") else 1)
     if kind == "y":
         month, day = 7, 1
     day_first = False

@@ -22,6 +22,8 @@ from spacy_synthnotes.demo.notes import DATE_STYLES
         ("Mar 14th", 40, "Apr 23rd"),
         ("the 14th", 40, "the 23rd"),
         ("March 2021", 40, "April 2021"),
+        ("October", 40, "November"),
+        ("JUNE", -200, "NOVEMBER"),
         ("on 3/14", 40, "on 4/23"),
         ("3/14/2021 at 14:30", 40, "3/14/2021 at 14:30".replace("3/14", "4/23")),
         ("Monday, March 14, 2022", 40, "Saturday, April 23, 2022"),

@@ -63,6 +63,9 @@ def shapes(text):
         ("postal code B0J 2H0", ("B0J 2H0", "ZIP")),
         ("retired at the age of 45", ("45", "AGE")),
         ("My brother just turned 35.", ("35", "AGE")),
+        ("In June, the patient received", ("June", "DATE")),
+        ("stable until mid-October when", ("October", "DATE")),
+        ("died at the end of May, 4 months", ("May", "DATE")),
     ],
 )
 def test_identifier_shapes_are_found(text, expected):
@@ -111,6 +114,10 @@ def test_clinical_numbers_are_not_identifiers(text):
 )
 def test_name_heuristics(text, expected):
     assert expected in [(text[m.start : m.end], m.label) for m in find_names(text)]
+
+
+def test_month_names_need_date_context():
+    assert shapes("You may take it; Dr. June Smith saw her after August Jones left.") == []
 
 
 def test_name_heuristics_do_not_cross_lines_or_take_headings():

@@ -18,6 +18,12 @@ _MONTH = (
     r"Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
 )
 _WEEKDAY = r"(?:Mon|Tues?|Wed(?:nes)?|Thu(?:rs)?|Fri|Sat(?:ur)?|Sun)(?:day)?\.?"
+_MONTH_NAME = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+# Words that make a capitalized month name a date ("in June", "end of May", "mid-October"), not a name.
+_MONTH_CONTEXT = (
+    r"(?i:\b(?:in|since|from|until|till|through|during|by|before|after|between|early|late|"
+    r"(?:the\s+)?(?:end|beginning|start|middle)\s+of))\s+(?:(?i:early|late|mid)[\s-]?)?"
+)
 _ORD = r"(?:st|nd|rd|th)"
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _MON_NUM = r"(?:0?[1-9]|1[0-2])"
@@ -115,6 +121,10 @@ SHAPE_RULES: List[Rule] = [
         re.IGNORECASE,
     ),
     _rule("date_mon_y", "DATE", rf"\b{_MONTH},?\s+{_YEAR}\b", re.IGNORECASE),
+    _rule(
+        "date_month_in_context", "DATE", rf"{_MONTH_CONTEXT}({_MONTH_NAME})\b(?![-']|\s+[A-Z][a-z])", group=1
+    ),
+    _rule("date_mid_month", "DATE", rf"(?i:\bmid)-({_MONTH_NAME})\b(?!\s+[A-Z][a-z])", group=1),
     _rule("date_m_y", "DATE", rf"(?<![\d/.]){_MON_NUM}/{_YEAR}(?![\d/])"),
     _rule("date_md", "DATE", rf"{_NOT_DATE_BEFORE}\b{_MON_NUM}/{_DAY}{_NOT_DATE_AFTER}(?!/)"),
     _rule(
