@@ -63,6 +63,8 @@ def shapes(text):
         ("postal code B0J 2H0", ("B0J 2H0", "ZIP")),
         ("retired at the age of 45", ("45", "AGE")),
         ("My brother just turned 35.", ("35", "AGE")),
+        ("lives in Apt. 117 with her son", ("Apt. 117", "STREET")),
+        ("PSC 3294, Box 9168\nAPO AA 61487", ("PSC 3294, Box 9168", "STREET")),
         ("In June, the patient received", ("June", "DATE")),
         ("stable until mid-October when", ("October", "DATE")),
         ("died at the end of May, 4 months", ("May", "DATE")),
@@ -94,6 +96,7 @@ def test_identifier_shapes_are_found(text, expected):
         "turned 2 times overnight, q12h at 12:30",
         "HLA-B27 positive, BRCA1 c.68_69delAG",
         "aPTT 35.2 s, INR 1.1, ab12 abcd efgh ijkl mnop",
+        "transferred to Unit 4B, Bed 12, Room 3104",
     ],
 )
 def test_clinical_numbers_are_not_identifiers(text):

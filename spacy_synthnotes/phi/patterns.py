@@ -217,6 +217,10 @@ SHAPE_RULES: List[Rule] = [
         rf"\b\d{{1,6}}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][a-z]+\.?\s+){{1,3}}(?:{_STREET_SUFFIX})\b\.?"
         r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|#)\.?\s*#?\s*[\w-]+)?",
     ),
+    # An apartment or suite number on its own line or after a street the patterns did not know.
+    _rule("apartment", "STREET", r"\b(?:Apt|Apartment|Suite|Ste)\.?\s*#?\s*\d{1,5}[A-Z]?\b"),
+    # US military addresses: "PSC 3294, Box 9168", "APO AA 61487".
+    _rule("military_address", "STREET", r"\b(?:PSC|Unit|CMR)\s+\d{3,5},\s+Box\s+\d{3,5}\b"),
     _rule("city_state", "CITY", _CITY_STATE, group=1),
     _rule("state_of_city", "STATE", _CITY_STATE, group=2),
     _rule(
