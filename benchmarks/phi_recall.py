@@ -90,10 +90,11 @@ def maccrobat_docs(path: Path, nlp: Language, calendar_only: bool = False) -> Li
 
 
 def is_identifier(value: str, label: str) -> bool:
-    """Safe Harbor identifiers among shape matches: not ages under 90, not a year alone."""
+    """Identifiers among shape matches: not ages under 90, not a year or a month name alone (one of 12
+    values, which a note naming several months cannot avoid repeating: "June" shifted is "July")."""
     if label == "AGE":
         return int(value) > 89
-    return not (label == "DATE" and re.fullmatch(r"(?:19|20)\d\d", value))
+    return not (label == "DATE" and (re.fullmatch(r"(?:19|20)\d\d", value) or value.isalpha()))
 
 
 def residual_leftovers(nlp: Language, docs: List[Doc]) -> Dict[str, int]:

@@ -18,7 +18,7 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence
 from faker import Faker
 
 from . import labels as L
-from .dates import shift_date
+from .dates import parse_date, shift_date
 
 TITLES = {
     "mr",
@@ -180,11 +180,17 @@ class DocumentSurrogates:
         self.counts: Dict[str, int] = {}
 
     def _choose_offset(self, date_shift: Tuple[int, int], dates: Sequence[str]) -> int:
+        """A day offset under which no shifted date reads like one of the note's originals.
+
+        A bare month or weekday is left out of the check: it is one of 12 (or 7) values, so a note
+        naming several months may have no offset that avoids them all, and it identifies no one.
+        """
         low, high = date_shift
+        specific = [d for d in dates if getattr(parse_date(d), "kind", None) not in ("mon", "wd")]
         offset = 0
         for _ in range(_MAX_TRIES):
             offset = self.rng.randint(low, high) * self.rng.choice((-1, 1))
-            shifted = (shift_date(d, offset) for d in dates)
+            shifted = (shift_date(d, offset) for d in specific)
             if not any(x is not None and x.lower() in self.forbidden for x in shifted):
                 break
         return offset

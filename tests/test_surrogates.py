@@ -104,6 +104,18 @@ def test_offset_avoids_colliding_with_another_original_date():
         assert t.date_offset == -30
 
 
+def test_bare_months_do_not_block_the_offset_check():
+    # Twelve month names: every offset repeats one of them. That must not disable the check that keeps
+    # 12/1/2020 + 30 days from reading 12/31/2020, a token of another original date of the note.
+    months = ["January", "February", "March", "April", "May", "June", "July", "August", "September"]
+    originals = ["12/1/2020", "12/31/2020 10:00", *months, "October", "November", "December"]
+    for seed in range(20):
+        t = DocumentSurrogates(
+            Faker("en_US"), seed, forbidden=originals, dates=originals, date_shift=(30, 30)
+        )
+        assert t.date_offset == -30
+
+
 def test_facility_keeps_its_kind():
     value = table().replace("Mercy General Hospital", "HOSPITAL")
     assert value.endswith("Hospital") and "Mercy" not in value
