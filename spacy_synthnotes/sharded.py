@@ -67,8 +67,8 @@ def input_units(path: Path, fmt: str) -> List[Path]:
 
 def read_synthetic(path: Union[str, Path]) -> Tuple[List[Doc], int]:
     """Synthetic Docs from `synthesize` output (a .jsonl/.spacy file or a sharded directory), and the
-    number of spans that could not be kept: a JSONL span that a fresh tokenization cannot snap to is
-    expanded to the tokens around it, one that then overlaps another is skipped and counted."""
+    number of spans that could not be kept. JSONL text is tokenized afresh and split at every span
+    boundary (a generator may glue an entity to its neighbours), so each span keeps its characters."""
     path = Path(path)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix in (".jsonl", ".spacy") and p.name != MANIFEST)
@@ -77,7 +77,7 @@ def read_synthetic(path: Union[str, Path]) -> Tuple[List[Doc], int]:
     docs: List[Doc] = []
     skipped = 0
     for file in files:
-        options = {} if file.suffix == ".spacy" else {"alignment_mode": "expand"}
+        options = {} if file.suffix == ".spacy" else {"alignment_mode": "split"}
         corpus = open_corpus(file, on_error="skip", **options)
         docs.extend(corpus.docs(spacy.blank("en")))
         skipped += len(corpus.problems)

@@ -120,6 +120,21 @@ def test_alignment_mode_expand_snaps_to_tokens(tmp_path, nlp):
     assert ents(docs[0]) == [("John Smith", "PATIENT")]
 
 
+def test_alignment_mode_split_keeps_glued_spans_exact(tmp_path, nlp):
+    text = "seen by Perez54August 14, 2016loyd for chest pain"
+    spans = [(8, 13, "DOCTOR"), (15, 30, "DATE"), (39, 49, "PROBLEM")]
+    write_jsonl(tmp_path / "s.jsonl", [{"text": text, "spans": [list(s) for s in spans]}])
+    strict = JsonlCorpus(tmp_path / "s.jsonl", on_error="skip")
+    assert ents(next(iter(strict.docs(nlp)))) == [("chest pain", "PROBLEM")] and len(strict.problems) == 2
+    doc = next(iter(JsonlCorpus(tmp_path / "s.jsonl", alignment_mode="split").docs(nlp)))
+    assert doc.text == text and ents(doc) == [
+        ("Perez", "DOCTOR"),
+        ("August 14, 2016", "DATE"),
+        ("chest pain", "PROBLEM"),
+    ]
+    assert [t.text for t in doc][2:5] == ["Perez", "54", "August"]
+
+
 # -- JSONL ------------------------------------------------------------------------------------
 def write_jsonl(path, lines):
     path.write_text("\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n")

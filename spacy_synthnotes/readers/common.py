@@ -14,7 +14,7 @@ from ..extensions import NOTE_META, install_extensions
 logger = logging.getLogger("spacy_synthnotes")
 
 ON_ERROR = ("raise", "skip")
-ALIGNMENT_MODES = ("strict", "contract", "expand")
+ALIGNMENT_MODES = ("strict", "contract", "expand", "split")
 _WARN_FIRST = 5
 DEFAULT_MAX_CHARS = 1_000_000
 
@@ -111,7 +111,9 @@ class AnnotatedCorpus:
     limit (int): Read at most this many records (0 = all).
     alignment_mode (str): "strict" reports a span that does not fall on token
         boundaries; "contract" / "expand" snap it to the tokens inside / around it
-        (spaCy's `Doc.char_span` modes).
+        (spaCy's `Doc.char_span` modes); "split" splits the tokens a span boundary
+        falls inside, so every span keeps its exact characters (for text whose
+        entities are glued to their neighbours, as a generator may write them).
     """
 
     def __init__(
@@ -172,6 +174,8 @@ class AnnotatedCorpus:
             doc = Doc(nlp.vocab, words=record.words, spaces=record.spaces)
         else:
             doc = nlp.make_doc(record.text)
+            if self.alignment_mode == "split":
+                doc = split_at(doc, [b for start, end, _, _ in record.spans for b in (start, end)])
         doc._.set(NOTE_META, dict(record.meta) if record.meta else None)
         doc.ents = list(self._valid_spans(doc, record))
         return doc
@@ -210,7 +214,9 @@ class AnnotatedCorpus:
                     f"span {start}-{end} ({label}) overlaps the span at {previous_where}",
                 )
                 continue
-            span = doc.char_span(start, end, label=label, alignment_mode=self.alignment_mode)
+            # After "split" every boundary is a token boundary: strict is exact.
+            mode = "strict" if self.alignment_mode == "split" else self.alignment_mode
+            span = doc.char_span(start, end, label=label, alignment_mode=mode)
             if span is None or not len(span):
                 self.log.report(
                     record.path,
@@ -229,6 +235,26 @@ class AnnotatedCorpus:
                 continue
             previous_end, previous_where = span.end_char, where
             yield span
+
+
+def split_at(doc: Doc, boundaries: Iterable[object]) -> Doc:
+    """`doc` with its tokens split at each character offset that falls inside a token.
+
+    doc (Doc): A tokenized text (no annotations are carried over).
+    boundaries (Iterable[object]): Character offsets; anything that is not an int is ignored.
+    RETURNS (Doc): `doc` itself if no offset falls inside a token, else a new Doc of the same text.
+    """
+    cuts = sorted({b for b in boundaries if isinstance(b, int) and not isinstance(b, bool)})
+    words: List[str] = []
+    spaces: List[bool] = []
+    for token in doc:
+        points = [c - token.idx for c in cuts if token.idx < c < token.idx + len(token.text)]
+        edges = [0, *points, len(token.text)]
+        words.extend(token.text[a:b] for a, b in zip(edges, edges[1:]))
+        spaces.extend([False] * len(points) + [bool(token.whitespace_)])
+    if len(words) == len(doc):
+        return doc
+    return Doc(doc.vocab, words=words, spaces=spaces)
 
 
 def iter_files(path: Path, suffixes: Iterable[str]) -> List[Path]:
