@@ -62,6 +62,10 @@ def shapes(text):
         ("my zip code is 610", ("610", "ZIP")),
         ("postal code B0J 2H0", ("B0J 2H0", "ZIP")),
         ("retired at the age of 45", ("45", "AGE")),
+        ("A 75\u2013year\u2013old female", ("75", "AGE")),
+        ("A 33 - year old woman", ("33", "AGE")),
+        ("began at 13 months of age", ("13", "AGE")),
+        ("a 6-week-old infant", ("6", "AGE")),
         ("My brother just turned 35.", ("35", "AGE")),
         ("lives in Apt. 117 with her son", ("Apt. 117", "STREET")),
         ("PSC 3294, Box 9168\nAPO AA 61487", ("PSC 3294, Box 9168", "STREET")),
@@ -117,6 +121,10 @@ def test_clinical_numbers_are_not_identifiers(text):
 )
 def test_name_heuristics(text, expected):
     assert expected in [(text[m.start : m.end], m.label) for m in find_names(text)]
+
+
+def test_durations_are_not_ages():
+    assert shapes("symptoms for 3 months, a 2 week course, 4 years of smoking, day 5 of 7") == []
 
 
 def test_month_names_need_date_context():

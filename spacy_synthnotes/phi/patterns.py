@@ -242,8 +242,9 @@ SHAPE_RULES: List[Rule] = [
     _rule(
         "age",
         "AGE",
-        r"\b(\d{1,3})(?=(?:-|\s)?(?:years?|yrs?|y)[- ]?(?:old|o)\b|\s?(?:y/o|yo|y\.o\.)(?!\w)|"
-        r"\s+years?\s+of\s+age\b|-year-old)",
+        r"\b(\d{1,3})(?=\s?[-\u2013]?\s?(?:years?|yrs?|y)\s?[-\u2013 ]?\s?(?:old|o)\b|"
+        r"\s?(?:y/o|yo|y\.o\.)(?!\w)|\s+years?\s+of\s+age\b|"
+        r"[- ](?:months?|mos?|weeks?|wks?|days?)[- ](?:old\b|of\s+age\b))",
         re.IGNORECASE,
         group=1,
     ),
