@@ -89,7 +89,8 @@ def test_causal_workflow_runs_end_to_end(tmp_path):
     project.mkdir()
     shutil.copy(ROOT / "project.yml", project)
     shutil.copytree(ROOT / "configs", project / "configs")
-    tiny = {"n_notes": 80, "causal_epochs": 1, "utility_steps": 30, "utility_fractions": "0.5", "examples": 1}
+    tiny = {"n_notes": 60, "causal_epochs": 1, "causal_max_new_tokens": 160, "utility_steps": 30}
+    tiny.update(utility_fractions="0.5", examples=1)
     command = [sys.executable, "-m", "spacy", "project", "run", "causal", str(project)]
     for name, value in tiny.items():
         command += [f"--vars.{name}", str(value)]
