@@ -32,26 +32,32 @@ def parse_output(path: Path) -> None:
         raise AssertionError(f"no parser for {path}")
 
 
-@pytest.mark.slow
-def test_project_workflow_runs_end_to_end(tmp_path):
+def run_workflow(tmp_path: Path, workflow: str, tiny: dict):
+    """Run `workflow` of a copy of the project with `tiny` vars; RETURNS (project dir, command, outputs)."""
     project = tmp_path / "project"
     project.mkdir()
     shutil.copy(ROOT / "project.yml", project)
     shutil.copytree(ROOT / "configs", project / "configs")
-    tiny = {"n_notes": 120, "ner_max_steps": 60, "mlm_minutes": 0.3, "mia_notes": 40, "utility_steps": 40}
-    tiny.update(utility_fractions="0.5", examples=1)
-    command = [sys.executable, "-m", "spacy", "project", "run", "all", str(project)]
+    command = [sys.executable, "-m", "spacy", "project", "run", workflow, str(project)]
     for name, value in tiny.items():
         command += [f"--vars.{name}", str(value)]
     result = subprocess.run(command, capture_output=True, text=True, cwd=project, timeout=1200)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     spec = srsly.read_yaml(project / "project.yml")
     steps = {c["name"]: c for c in spec["commands"]}
-    outputs = [o for step in spec["workflows"]["all"] for o in steps[step].get("outputs", [])]
-    assert len(outputs) >= 20
+    outputs = [o for step in spec["workflows"][workflow] for o in steps[step].get("outputs", [])]
     variables = {**spec["vars"], **tiny}
     for output in outputs:
         parse_output(project / output.replace("${vars.generator}", variables["generator"]))
+    return project, command, outputs
+
+
+@pytest.mark.slow
+def test_project_workflow_runs_end_to_end(tmp_path):
+    tiny = {"n_notes": 120, "ner_max_steps": 60, "mlm_minutes": 0.3, "mia_notes": 40, "utility_steps": 40}
+    tiny.update(utility_fractions="0.5", examples=1)
+    project, command, outputs = run_workflow(tmp_path, "all", tiny)
+    assert len(outputs) >= 20
 
     phi = srsly.read_json(project / "metrics" / "phi_demo.json")
     assert phi["hipaa"]["gold_tokens"] > 0 and 0.0 <= phi["hipaa"]["token_recall"] <= 1.0
@@ -85,22 +91,9 @@ def test_project_workflow_runs_end_to_end(tmp_path):
 
 @pytest.mark.slow
 def test_causal_workflow_runs_end_to_end(tmp_path):
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copy(ROOT / "project.yml", project)
-    shutil.copytree(ROOT / "configs", project / "configs")
     tiny = {"n_notes": 60, "causal_epochs": 1, "causal_max_new_tokens": 160, "utility_steps": 30}
     tiny.update(utility_fractions="0.5", examples=1)
-    command = [sys.executable, "-m", "spacy", "project", "run", "causal", str(project)]
-    for name, value in tiny.items():
-        command += [f"--vars.{name}", str(value)]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=project, timeout=1200)
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    spec = srsly.read_yaml(project / "project.yml")
-    steps = {c["name"]: c for c in spec["commands"]}
-    outputs = [o for step in spec["workflows"]["causal"] for o in steps[step].get("outputs", [])]
-    for output in outputs:
-        parse_output(project / output)
+    project, _, _ = run_workflow(tmp_path, "causal", tiny)
     privacy = srsly.read_json(project / "metrics" / "privacy_entity_conditioned" / "privacy.json")
     assert privacy["dp"]["epsilon"] == pytest.approx(8.0, abs=0.05)  # the DP record reaches the report
     utility = srsly.read_json(project / "metrics" / "utility_causal.json")
