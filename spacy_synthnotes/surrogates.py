@@ -18,7 +18,7 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence
 from faker import Faker
 
 from . import labels as L
-from .dates import parse_date, shift_date
+from .dates import parse_date, render_date, shift_date
 
 TITLES = {
     "mr",
@@ -186,12 +186,13 @@ class DocumentSurrogates:
         naming several months may have no offset that avoids them all, and it identifies no one.
         """
         low, high = date_shift
-        specific = [d for d in dates if getattr(parse_date(d), "kind", None) not in ("mon", "wd")]
+        # Parsed once here, not once per try (shift_date would parse again for every offset).
+        parsed = [p for p in map(parse_date, dates) if p is not None and p.kind not in ("mon", "wd")]
         offset = 0
         for _ in range(_MAX_TRIES):
             offset = self.rng.randint(low, high) * self.rng.choice((-1, 1))
-            shifted = (shift_date(d, offset) for d in specific)
-            if not any(x is not None and x.lower() in self.forbidden for x in shifted):
+            shifted = (render_date(p, p.value + datetime.timedelta(days=offset)) for p in parsed)
+            if not any(x.lower() in self.forbidden for x in shifted):
                 break
         return offset
 
