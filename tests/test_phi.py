@@ -69,6 +69,11 @@ def shapes(text):
         ("My brother just turned 35.", ("35", "AGE")),
         ("lives in Apt. 117 with her son", ("Apt. 117", "STREET")),
         ("PSC 3294, Box 9168\nAPO AA 61487", ("PSC 3294, Box 9168", "STREET")),
+        ("Lives at Hauptstraße 5, 10115 Berlin", ("Hauptstraße 5", "STREET")),
+        ("moved to Koskikatu 25 in Tampere", ("Koskikatu 25", "STREET")),
+        ("Address: Via Roma 10, Milano", ("Via Roma 10", "STREET")),
+        ("the corner of ul. Grochowa 80 and", ("ul. Grochowa 80", "STREET")),
+        ("daughter lives at 33 avenue de Provence", ("33 avenue de Provence", "STREET")),
         ("In June, the patient received", ("June", "DATE")),
         ("stable until mid-October when", ("October", "DATE")),
         ("died at the end of May, 4 months", ("May", "DATE")),
@@ -98,6 +103,7 @@ def test_identifier_shapes_are_found(text, expected):
         "+2 pitting edema, reflexes +3 bilaterally, 1+ pulses",
         "Cell: 12.5 K/uL; office: 2nd floor",
         "turned 2 times overnight, q12h at 12:30",
+        "Via Foley 16 Fr catheter; Brigade 5 medics; Monitoring 24 hours; Tie 2 sutures",
         "HLA-B27 positive, BRCA1 c.68_69delAG",
         "aPTT 35.2 s, INR 1.1, ab12 abcd efgh ijkl mnop",
         "transferred to Unit 4B, Bed 12, Room 3104",
@@ -117,10 +123,28 @@ def test_clinical_numbers_are_not_identifiers(text):
         ("Patient: Young, David\nMRN", ("Young, David", "PATIENT")),
         ("pt's daughter Mary called", ("Mary", "PATIENT")),
         ("transferred from Mercy General Hospital", ("Mercy General Hospital", "HOSPITAL")),
+        ("Portal message: Hi, my name is Siiri Virtanen and", ("Siiri Virtanen", "PATIENT")),
+        ("What is your last name? Magnusson", ("Magnusson", "PATIENT")),
+        ("Voicemail: this is Ana Costa calling about refills", ("Ana Costa", "PATIENT")),
+        ("Recent travel to Papua New Guinea, fever since", ("Papua New Guinea", "COUNTRY")),
+        ("emigrated from the United States of America in", ("United States of America", "COUNTRY")),
     ],
 )
 def test_name_heuristics(text, expected):
     assert expected in [(text[m.start : m.end], m.label) for m in find_names(text)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Congo red stain positive for amyloid; Malta fever and Guinea worm ruled out.",
+        "This is Lasix 40 mg daily. My name is not known to staff.",
+        "Chad Smith presented; lives in Georgia, moved from New Jersey.",
+    ],
+)
+def test_diseases_stains_states_and_names_are_not_countries(text):
+    assert [m for m in find_names(text) if m.label == "COUNTRY"] == []
+    assert [m for m in find_names(text) if m.rule in ("introduction", "calling")] == []
 
 
 def test_durations_are_not_ages():

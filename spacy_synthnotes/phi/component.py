@@ -35,7 +35,8 @@ class SynthPhi:
     2. PHI entities the NER before it predicted;
     3. name heuristics: titles ("Mr. X", "Dr. X"), credentials ("X Y, MD"),
        signatures, header fields ("Patient: X"), relatives ("daughter Mary"),
-       facility names ("... Hospital");
+       introductions ("my name is X", "last name: X"), facility names
+       ("... Hospital") and country names;
     4. the NER's other (clinical) entities.
 
     Overlapping candidates are resolved by precedence, then by length; a clinical

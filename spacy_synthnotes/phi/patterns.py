@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, List, Pattern, Sequence, Tuple
 
+from faker.providers.address.en import Provider as _EnAddress
 from faker.providers.address.en_US import Provider as _UsAddress
 
 _MONTH = (
@@ -63,6 +64,17 @@ _STREET_SUFFIX = "|".join(
         reverse=True,
     )
 )
+# European street names: a capitalized word ending in a street suffix, or a street word and a name.
+_EURO_STREET_NAME = (
+    r"(?!(?i:brigade|renegade)\b)[A-ZÀ-Þ][\w'-]*(?:stra(?:ß|ss)e|str\.|weg|gasse|allee|platz|damm|ufer|laan|"
+    r"straat|gracht|plein|kade|vej|gade|gata|gatan|vägen|veien|vegen|gaten|katu|tie|utca|ulica)"
+)
+_EURO_NAME = (
+    r"(?:(?:de|del|della|di|da|do|dos|das|la|le|les|du|des|l'|d')[ \t]*)*[A-ZÀ-Þ][\w'-]+"
+    r"(?:[ \t]+(?:(?:de|del|di|da|do|la|le|du)[ \t]+)?[A-ZÀ-Þ][\w'-]+){0,2}"
+)
+_EURO_STREET_WORD = r"(?:Rue|Rua|Via|Viale|Calle|Avenida|Avda\.|Carrer|Strada|Corso|Piazza|Paseo|ul\.|ulica)"
+_NOT_UNIT_AFTER = r"(?![ \t]*(?:Fr|French|G|gauge|mm|cm|mg|mL|ml|units?|%)\b)"
 _STATES = "|".join(_UsAddress.states_abbr)
 # "City, ST": MD and PA are credentials too ("Jane Doe, MD"), so they need a ZIP after them.
 _CITY_STATE = (
@@ -217,6 +229,21 @@ SHAPE_RULES: List[Rule] = [
         rf"\b\d{{1,6}}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][a-z]+\.?\s+){{1,3}}(?:{_STREET_SUFFIX})\b\.?"
         r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|#)\.?\s*#?\s*[\w-]+)?",
     ),
+    # European streets: a name with a street suffix, then the number ("Hauptstraße 5", "Kerkstraat 12",
+    # "Vesterskovvej 79", "Storgatan 4", "Koskikatu 25"), or a street word first ("Via Roma 10",
+    # "Rue de la Paix 3", "ul. Grochowa 80"; "12 rue de la Paix"). Not before a unit ("Via Foley 16 Fr").
+    _rule(
+        "street_european",
+        "STREET",
+        rf"(?<![\w-])(?:{_EURO_STREET_NAME}|{_EURO_STREET_WORD}[ \t]+{_EURO_NAME})[ \t]+\d{{1,5}}[a-z]?\b"
+        rf"(?![.,]\d){_NOT_UNIT_AFTER}",
+    ),
+    _rule(
+        "street_european_number_first",
+        "STREET",
+        rf"\b\d{{1,5}},?[ \t]+(?i:rue|avenue|boulevard|place|chemin|impasse|all[ée]e|quai|calle|via|rua)"
+        rf"[ \t]+{_EURO_NAME}",
+    ),
     # An apartment or suite number on its own line or after a street the patterns did not know.
     _rule("apartment", "STREET", r"\b(?:Apt|Apartment|Suite|Ste)\.?\s*#?\s*\d{1,5}[A-Z]?\b"),
     # US military addresses: "PSC 3294, Box 9168", "APO AA 61487".
@@ -260,6 +287,25 @@ _RELATION = (
     r"(?:wife|husband|daughter|son|sister|brother|mother|father|niece|nephew|aunt|uncle|friend|partner|"
     r"spouse|granddaughter|grandson|caregiver|neighbor)"
 )
+# Country names (i2b2's COUNTRY: "travel to Brazil"): Faker's list plus the usual short forms, less the
+# ones that are US states ("Georgia", "New Jersey") and not before the words that make them a disease,
+# a stain or an animal ("Malta fever", "Congo red", "Guinea worm").
+_COUNTRIES = (
+    set(_EnAddress.countries)
+    | {"United States", "USA", "Russia", "South Korea", "North Korea", "Syria", "Laos", "Czechia"}
+    | {"Ivory Coast", "Palestine", "England", "Scotland", "Wales", "Brunei", "Burma", "Eswatini"}
+) - {"Georgia", "Jersey"}
+_COUNTRY = "|".join(re.escape(c) for c in sorted(_COUNTRIES, key=len, reverse=True))
+_NOT_COUNTRY_AFTER = (
+    r"(?![ \t]*(?i:red|fever|worms?|pigs?|virus|hemorrhagic|haemorrhagic|disease|encephalitis|flu|"
+    r"influenza|tick|spotted|strain|variant)\b)"
+)
+# Introductions and name fields: "My name is Siiri", "this is Ana Costa calling", "Last name: Magnusson".
+_INTRODUCTION = (
+    r"(?i:\bmy[ \t]+name(?:[ \t]+is|'s)|\bcall[ \t]+me|\b(?:first|last|middle|maiden|given|family|full)"
+    r"[ \t]+name(?:[ \t]+is)?[?:]?|\bsurname[?:]?)[ \t]+"
+)
+
 _NOT_NAME = {
     "The",
     "Patient",
@@ -327,6 +373,19 @@ NAME_RULES: List[Rule] = [
         r"Clinic|Infirmary|Healthcare|Health[ \t]+System|Rehabilitation[ \t]+Center|Nursing[ \t]+Home))\b",
         group=1,
     ),
+    _rule("introduction", "PATIENT", rf"{_INTRODUCTION}({_FULL_NAME})", group=1),
+    _rule(
+        "calling",
+        "PATIENT",
+        rf"(?i:\bthis[ \t]+is[ \t]+)({_FULL_NAME})(?=[ \t]+(?i:calling|speaking|here)\b)",
+        group=1,
+    ),
+    _rule(
+        "country",
+        "COUNTRY",
+        rf"(?<![\w-])({_COUNTRY})(?![\w-])(?![ \t]+[A-Z][a-z]){_NOT_COUNTRY_AFTER}",
+        group=1,
+    ),
 ]
 
 
@@ -380,7 +439,7 @@ def find_identifiers(text: str, names: bool = True) -> List[Match]:
     )
 
 
-NAME_LABELS = {"PATIENT", "DOCTOR", "HOSPITAL"}
+NAME_LABELS = {"PATIENT", "DOCTOR", "HOSPITAL", "COUNTRY"}
 
 
 def resolve_overlaps(matches: Iterable[Match], priority: Callable[[Match], int] = lambda m: 0) -> List[Match]:
