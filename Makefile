@@ -18,4 +18,4 @@ demo: $(VENV)/.installed
 	$(PY) -m spacy project run all
 
 test: $(VENV)/.installed
-	$(PY) -m pytest -q -m "slow or not slow"
+	$(PY) -m pytest -q -m "slow or not slow" --durations=15

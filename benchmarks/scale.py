@@ -66,7 +66,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--pipeline", default="training/synth_surrogate")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument(
+        "--sizes", type=int, nargs="*", default=[1000, 10000, 100000], help="surrogate sizes; none: skip"
+    )
     parser.add_argument("--mlm-pipeline", default=None)
     parser.add_argument("--mlm-sizes", type=int, nargs="+", default=[1000])
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2], help="local process counts")
