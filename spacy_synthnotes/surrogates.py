@@ -78,6 +78,29 @@ _MAX_TRIES = 50
 _TOKEN = re.compile(r"\S+")
 
 
+def _contained_dates(dates: Iterable[str]) -> Optional["re.Pattern[str]"]:
+    """A pattern finding one of the note's original dates inside a longer string, as a whole word.
+
+    A shifted "12/12/2014" must not carry the note's original "12/12". Each date string counts, and
+    so do its words with a digit and a separator ("12/12" of "12/12 10:00"); not times, which a shift
+    keeps, nor bare numbers (years, days), which collide by chance.
+    """
+    found = set()
+    for date in dates:
+        for part in (date, *date.split()):
+            part = part.strip(",.").lower()
+            if (
+                any(c.isdigit() for c in part)
+                and not part.isdigit()
+                and (part == date.lower() or ":" not in part)
+            ):
+                found.add(part)
+    if not found:
+        return None
+    alternatives = "|".join(map(re.escape, sorted(found, key=len, reverse=True)))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+
+
 def like_case(template: str, text: str) -> str:
     """Write `text` in the letter case of `template` (UPPER, lower or Title)."""
     letters = [c for c in template if c.isalpha()]
@@ -188,11 +211,12 @@ class DocumentSurrogates:
         low, high = date_shift
         # Parsed once here, not once per try (shift_date would parse again for every offset).
         parsed = [p for p in map(parse_date, dates) if p is not None and p.kind not in ("mon", "wd")]
+        inside = _contained_dates(dates)
         offset = 0
         for _ in range(_MAX_TRIES):
             offset = self.rng.randint(low, high) * self.rng.choice((-1, 1))
-            shifted = (render_date(p, p.value + datetime.timedelta(days=offset)) for p in parsed)
-            if not any(x.lower() in self.forbidden for x in shifted):
+            shifted = [render_date(p, p.value + datetime.timedelta(days=offset)).lower() for p in parsed]
+            if not any(x in self.forbidden or (inside and inside.search(x)) for x in shifted):
                 break
         return offset
 

@@ -191,6 +191,35 @@ def test_deterministic_with_a_seed_and_iterative_fill(tiny_model, test_docs):
     assert doc._.synthetic_report["forward_passes"] > windows
 
 
+def test_output_does_not_depend_on_batching(tiny_model, test_docs):
+    # One window per forward pass against 16 windows of several notes per pass: the same notes.
+    single = synth_nlp(tiny_model, batch_size=1, max_length=32)
+    batched = synth_nlp(tiny_model, batch_size=16, max_length=32)
+    assert outputs(None, single.pipe(copies(single, test_docs), batch_size=1)) == outputs(
+        None, batched.pipe(copies(batched, test_docs), batch_size=6)
+    )
+
+
+def test_states_projected_per_window_are_the_models_logits(tiny_model):
+    import torch
+    from transformers import AutoModelForMaskedLM
+
+    from spacy_synthnotes.generators.mlm_head import logits_at, project, states_at
+
+    model = AutoModelForMaskedLM.from_pretrained(str(tiny_model)).eval()
+    ids = torch.randint(5, 300, (3, 20))
+    attention = torch.ones_like(ids)
+    select = torch.rand(3, 20) < 0.4
+    with torch.inference_mode():
+        full = model(input_ids=ids, attention_mask=attention).logits[select]
+        states = states_at(model, ids, attention, select)
+        # Hidden states, not vocabulary rows: the projection can be done a slice at a time.
+        assert states.shape == (int(select.sum()), model.config.hidden_size)
+        sliced = torch.cat([project(model, states[:2]), project(model, states[2:])])
+        assert torch.allclose(sliced, full, atol=1e-5)
+        assert torch.allclose(logits_at(model, ids, attention, select), full, atol=1e-5)
+
+
 def test_pipeline_directory_is_self_contained(tiny_model, test_docs, tmp_path):
     model_copy = tmp_path / "model"
     shutil.copytree(tiny_model, model_copy)

@@ -23,7 +23,7 @@ from spacy.util import registry
 from ..surrogates import like_case
 from .base import DROP, PHI, NotePlan, Segment, Synthesis
 from .local_model import LocalModelGenerator
-from .mlm_head import logits_at
+from .mlm_head import project, states_at
 
 try:  # torch and transformers are install requirements; fail with a clear message if broken
     import torch
@@ -173,12 +173,12 @@ class MaskedInfillGenerator(LocalModelGenerator):
             pieces.append(_Piece(text, "entity", ent.label, index))
             cursor = ent.end
         self._split(plan.text[cursor:], cursor, plan, pieces)
-        for piece in pieces:
-            piece.ids = (
-                self.tokenizer(piece.text, add_special_tokens=False)["input_ids"]
-                if piece.text.strip()
-                else []
-            )
+        # One tokenizer call per note (a batch of pieces), not one per piece.
+        spoken = [piece for piece in pieces if piece.text.strip()]
+        if spoken:
+            batch = self.tokenizer([piece.text for piece in spoken], add_special_tokens=False)
+            for piece, ids in zip(spoken, batch["input_ids"]):
+                piece.ids = ids
         return pieces
 
     def _split(self, text: str, offset: int, plan: NotePlan, pieces: List[_Piece]) -> None:
@@ -247,7 +247,11 @@ class MaskedInfillGenerator(LocalModelGenerator):
             start = end - 2 * overlap
 
     def _forward(self, batch: List[List[int]], positions: List[List[int]]) -> List["torch.Tensor"]:
-        """Logits at the given positions of each window (the vocabulary projection only there)."""
+        """What `project` turns into logits, at the given positions of each window.
+
+        The vocabulary projection is left to the caller, one window at a time: a batch's logits
+        at once would be (masks in the batch) x (vocabulary) floats, hundreds of MB at peak.
+        """
         tok = self.tokenizer
         width = max(len(ids) for ids in batch) + 2
         input_ids = torch.full((len(batch), width), tok.pad_token_id, dtype=torch.long)
@@ -259,11 +263,11 @@ class MaskedInfillGenerator(LocalModelGenerator):
             attention[row, : len(seq)] = 1
             select[row, [p + 1 for p in positions[row]]] = True
         with torch.inference_mode():
-            logits = logits_at(self.model, input_ids, attention, select)
+            states = states_at(self.model, input_ids, attention, select)
         # Rows of `select` are visited in order, and positions within a row ascending.
         out, start = [], 0
         for row_positions in positions:
-            out.append(logits[start : start + len(row_positions)])
+            out.append(states[start : start + len(row_positions)])
             start += len(row_positions)
         return out
 
@@ -302,12 +306,14 @@ class MaskedInfillGenerator(LocalModelGenerator):
         for start in range(0, len(jobs), size):
             chunk = jobs[start : start + size]
             positions = [sorted(position for position, _ in targets) for _, _, targets in chunk]
-            logits = self._forward([ids for _, ids, _ in chunk], positions)
+            states = self._forward([ids for _, ids, _ in chunk], positions)
             for row, (note_index, _, targets) in enumerate(chunk):
                 counts[note_index]["forward_passes"] += 1
-                # logits[row] follows positions[row], which is sorted like the targets here
+                # states[row] follows positions[row], which is sorted like the targets here
                 pieces = [piece for _, piece in sorted(targets, key=lambda t: t[0])]
-                self._sample(logits[row], pieces, generators[note_index])
+                with torch.inference_mode():
+                    logits = project(self.model, states[row])
+                self._sample(logits, pieces, generators[note_index])
 
     def _note_jobs(self, note_index: int, note: List[_Piece], only: Optional[set] = None):
         ids, slots = self._layout(note)

@@ -9,13 +9,32 @@ other masked LMs fall back to the full forward pass.
 import torch
 
 
-def logits_at(
+def states_at(
     model, input_ids: torch.Tensor, attention_mask: torch.Tensor, select: torch.Tensor
 ) -> torch.Tensor:
-    """Logits for the positions where `select` is True, as a (n_selected, vocab) tensor."""
+    """What `project` turns into logits, for the positions where `select` is True.
+
+    For BERT-family models the encoder's hidden states there, (n_selected, hidden):
+    projecting them in slices keeps the (n_selected, vocab) logits of a large batch
+    from being held at once. Other models: their logits there.
+    """
     head = getattr(model, "cls", None)
     encoder = getattr(model, "base_model", None)
     if head is None or encoder is None:
         return model(input_ids=input_ids, attention_mask=attention_mask).logits[select]
-    hidden = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-    return head(hidden[select])
+    return encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state[select]
+
+
+def project(model, states: torch.Tensor) -> torch.Tensor:
+    """Logits, (n, vocab), of rows of `states_at`."""
+    head = getattr(model, "cls", None)
+    if head is None or getattr(model, "base_model", None) is None:
+        return states
+    return head(states)
+
+
+def logits_at(
+    model, input_ids: torch.Tensor, attention_mask: torch.Tensor, select: torch.Tensor
+) -> torch.Tensor:
+    """Logits for the positions where `select` is True, as a (n_selected, vocab) tensor."""
+    return project(model, states_at(model, input_ids, attention_mask, select))
