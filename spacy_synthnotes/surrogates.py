@@ -190,6 +190,7 @@ class DocumentSurrogates:
         self.categories = categories or {}
         self.forbidden: Set[str] = set()
         self.avoid(forbidden)
+        self._original_dates = _contained_dates(dates)
         self.date_offset = self._choose_offset(date_shift, dates)
         self._cache: Dict[Tuple[str, str], str] = {}
         self._name_parts: Dict[str, str] = {}
@@ -211,7 +212,7 @@ class DocumentSurrogates:
         low, high = date_shift
         # Parsed once here, not once per try (shift_date would parse again for every offset).
         parsed = [p for p in map(parse_date, dates) if p is not None and p.kind not in ("mon", "wd")]
-        inside = _contained_dates(dates)
+        inside = self._original_dates
         offset = 0
         for _ in range(_MAX_TRIES):
             offset = self.rng.randint(low, high) * self.rng.choice((-1, 1))
@@ -282,10 +283,16 @@ class DocumentSurrogates:
         return makers[category](text)
 
     def _draw(self, original: str, make: Callable[[], str], keep_case: bool = True) -> str:
-        """Draw from `make` until the value differs from every original PHI string."""
+        """Draw from `make` until the value differs from every original PHI string and carries no
+        original date as a word (a random "10/15/2017" for a note that wrote "10/15")."""
         value = make()
         for _ in range(_MAX_TRIES):
-            if value.lower() not in self.forbidden and value.lower() != original.lower():
+            lowered = value.lower()
+            if (
+                lowered not in self.forbidden
+                and lowered != original.lower()
+                and not (self._original_dates and self._original_dates.search(lowered))
+            ):
                 break
             value = make()
         else:

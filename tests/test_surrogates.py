@@ -151,8 +151,15 @@ def test_offset_keeps_an_original_short_date_out_of_longer_shifted_dates():
     # "source PHI string found": 12/12/2014 from a shift of -362 days).
     originals = ["12/9/2015", "12/12"]
     for seed in range(20):
-        t = DocumentSurrogates(
-            Faker("en_US"), seed, forbidden=originals, dates=originals, date_shift=(3, 3)
-        )
+        t = DocumentSurrogates(Faker("en_US"), seed, forbidden=originals, dates=originals, date_shift=(3, 3))
         assert t.date_offset == -3
         assert "12/12" not in t.replace("12/9/2015", "DATE")
+
+
+def test_drawn_surrogates_carry_no_original_date():
+    # An unparseable DATE ("Troponin I level", a NER false positive) gets a random date; one that
+    # writes the note's real "10/15" inside "10/15/2017" is drawn again.
+    t = DocumentSurrogates(Faker("en_US"), 0, forbidden=["10/15"], dates=["10/15", "Troponin I level"])
+    draws = iter(["10/15/2017", "3/2/2011"])
+    assert t._draw("Troponin I level", lambda: next(draws), keep_case=False) == "3/2/2011"
+    assert "10/15" not in t.replace("Troponin I level", "DATE")
