@@ -82,18 +82,14 @@ def _contained_dates(dates: Iterable[str]) -> Optional["re.Pattern[str]"]:
     """A pattern finding one of the note's original dates inside a longer string, as a whole word.
 
     A shifted "12/12/2014" must not carry the note's original "12/12". Each date string counts, and
-    so do its words with a digit and a separator ("12/12" of "12/12 10:00"); not times, which a shift
-    keeps, nor bare numbers (years, days), which collide by chance.
+    so do its words, if they hold a digit and something else ("march 14", "12/12" of "12/12 10:00");
+    not times, which a shift keeps, nor bare numbers (years, days), which collide by chance.
     """
     found = set()
     for date in dates:
         for part in (date, *date.split()):
-            part = part.strip(",.").lower()
-            if (
-                any(c.isdigit() for c in part)
-                and not part.isdigit()
-                and (part == date.lower() or ":" not in part)
-            ):
+            part = part.strip(" ,.").lower()
+            if any(c.isdigit() for c in part) and not part.isdigit() and ":" not in part:
                 found.add(part)
     if not found:
         return None

@@ -163,3 +163,13 @@ def test_drawn_surrogates_carry_no_original_date():
     draws = iter(["10/15/2017", "3/2/2011"])
     assert t._draw("Troponin I level", lambda: next(draws), keep_case=False) == "3/2/2011"
     assert "10/15" not in t.replace("Troponin I level", "DATE")
+
+
+def test_a_time_of_day_does_not_block_the_offset_check():
+    # A shift keeps the time: "10:00" alone (a DATE the NER marked) must not reject every offset.
+    originals = ["12/1/2020", "12/31/2020 10:00", "10:00"]
+    for seed in range(10):
+        t = DocumentSurrogates(
+            Faker("en_US"), seed, forbidden=originals, dates=originals, date_shift=(30, 31)
+        )
+        assert t.date_offset in (31, -31)
