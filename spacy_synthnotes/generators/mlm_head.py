@@ -9,6 +9,12 @@ other masked LMs fall back to the full forward pass.
 import torch
 
 
+def _head(model):
+    """The separate masked-LM head of a BERT-family model (`model.cls`), or None."""
+    head = getattr(model, "cls", None)
+    return head if head is not None and getattr(model, "base_model", None) is not None else None
+
+
 def states_at(
     model, input_ids: torch.Tensor, attention_mask: torch.Tensor, select: torch.Tensor
 ) -> torch.Tensor:
@@ -18,19 +24,15 @@ def states_at(
     projecting them in slices keeps the (n_selected, vocab) logits of a large batch
     from being held at once. Other models: their logits there.
     """
-    head = getattr(model, "cls", None)
-    encoder = getattr(model, "base_model", None)
-    if head is None or encoder is None:
+    if _head(model) is None:
         return model(input_ids=input_ids, attention_mask=attention_mask).logits[select]
-    return encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state[select]
+    return model.base_model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state[select]
 
 
 def project(model, states: torch.Tensor) -> torch.Tensor:
     """Logits, (n, vocab), of rows of `states_at`."""
-    head = getattr(model, "cls", None)
-    if head is None or getattr(model, "base_model", None) is None:
-        return states
-    return head(states)
+    head = _head(model)
+    return states if head is None else head(states)
 
 
 def logits_at(
