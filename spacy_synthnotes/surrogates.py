@@ -208,14 +208,20 @@ class DocumentSurrogates:
         low, high = date_shift
         # Parsed once here, not once per try (shift_date would parse again for every offset).
         parsed = [p for p in map(parse_date, dates) if p is not None and p.kind not in ("mon", "wd")]
-        inside = self._original_dates
         offset = 0
         for _ in range(_MAX_TRIES):
             offset = self.rng.randint(low, high) * self.rng.choice((-1, 1))
-            shifted = [render_date(p, p.value + datetime.timedelta(days=offset)).lower() for p in parsed]
-            if not any(x in self.forbidden or (inside and inside.search(x)) for x in shifted):
+            shifted = (render_date(p, p.value + datetime.timedelta(days=offset)) for p in parsed)
+            if not any(self._reads_like_original(x) for x in shifted):
                 break
         return offset
+
+    def _reads_like_original(self, value: str) -> bool:
+        """Whether `value` is an original PHI string of the note or carries an original date as a word."""
+        lowered = value.lower()
+        return lowered in self.forbidden or bool(
+            self._original_dates and self._original_dates.search(lowered)
+        )
 
     # -- public API ---------------------------------------------------------
     def avoid(self, texts: Iterable[str]) -> None:
@@ -283,12 +289,7 @@ class DocumentSurrogates:
         original date as a word (a random "10/15/2017" for a note that wrote "10/15")."""
         value = make()
         for _ in range(_MAX_TRIES):
-            lowered = value.lower()
-            if (
-                lowered not in self.forbidden
-                and lowered != original.lower()
-                and not (self._original_dates and self._original_dates.search(lowered))
-            ):
+            if not self._reads_like_original(value) and value.lower() != original.lower():
                 break
             value = make()
         else:
