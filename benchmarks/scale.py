@@ -4,10 +4,11 @@
         [--mlm-pipeline training/synth_masked_infill --mlm-sizes 1000] [--output metrics/scale.json]
 
 Each measurement runs `synthesize --shard-size` in a fresh process on a JSONL corpus of demo notes (built
-once per size with the seeded demo builder) and reports wall time, notes/s and the peak resident memory
-of that process (its VmHWM) and of its pool workers (Ray workers are separate processes and are not
-included). Flat memory
-and constant notes/s across sizes mean cost grows linearly with the corpus.
+once per size with the seeded demo builder) and reports wall time, notes/s and peak resident memory:
+of the main process (its VmHWM), of its largest descendant (a pool worker, or a Ray worker or Ray system
+process: each one's VmHWM, sampled every half second), and of all of them together (the largest sum of
+their resident sizes at one sample). Flat memory and constant notes/s across sizes mean cost grows
+linearly with the corpus.
 """
 
 import argparse
@@ -24,17 +25,68 @@ import srsly
 from spacy_synthnotes.demo import DemoCorpusBuilder
 
 CHILD = """
-import json, resource, sys, time
+import json, os, sys, threading, time
 from spacy_synthnotes.sharded import synthesize_sharded
+
+
+def status(pid):
+    try:
+        with open(f"/proc/{pid}/status") as file_:
+            return {l.split(":")[0]: int(l.split()[1]) for l in file_ if l.startswith(("VmHWM", "VmRSS"))}
+    except OSError:  # the process ended between listing and reading
+        return {}
+
+
+def descendants(root):
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as file_:
+                    parents[int(entry)] = int(file_.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    found, frontier = [], [root]
+    while frontier:
+        kids = [pid for pid, parent in parents.items() if parent in frontier]
+        found += kids
+        frontier = kids
+    return found
+
+
+def sample(stop, peaks, total):
+    # Pool and Ray workers are descendants of this process (Ray's via its raylet). VmHWM is each
+    # process's own high-water mark, so the last sample before a worker exits holds its peak.
+    while not stop.is_set():
+        now = 0
+        for pid in descendants(os.getpid()):
+            kb = status(pid)
+            if kb:
+                peaks[pid] = max(peaks.get(pid, 0), kb["VmHWM"])
+                now += kb["VmRSS"]
+        total[0] = max(total[0], now + status(os.getpid()).get("VmRSS", 0))
+        stop.wait(0.5)
+
+
 pipeline, corpus, out, n_process, backend = sys.argv[1:6]
+stop, peaks, total = threading.Event(), {}, [0]
+sampler = threading.Thread(target=sample, args=(stop, peaks, total), daemon=True)
+sampler.start()
 start = time.perf_counter()
 totals = synthesize_sharded(pipeline, corpus, out, shard_size=500, n_process=int(n_process), backend=backend)
 seconds = time.perf_counter() - start
+stop.set()
+sampler.join()
 # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across fork + exec, so this process's figure would start
 # at the parent's resident size (the parent that built the corpus), however little this run uses.
-hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
-rss = max(hwm, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-print(json.dumps({"notes": totals["written"], "seconds": seconds, "peak_rss_mb": rss / 1024}))
+main_kb = status(os.getpid())["VmHWM"]
+print(json.dumps({
+    "notes": totals["written"],
+    "seconds": seconds,
+    "peak_rss_mb": main_kb / 1024,
+    "worker_peak_rss_mb": max(peaks.values()) / 1024 if peaks else None,
+    "total_peak_rss_mb": total[0] / 1024,
+}))
 """
 
 
@@ -81,7 +133,9 @@ def main() -> None:
         plans = [("surrogate", args.pipeline, size) for size in args.sizes]
         if args.mlm_pipeline:
             plans += [("masked_infill", args.mlm_pipeline, size) for size in args.mlm_sizes]
-        print("generator | notes | backend | processes | seconds | notes/s | peak RSS MB")
+        print(
+            "generator | notes | backend | processes | seconds | notes/s | peak RSS MB (main / worker / all)"
+        )
         for generator, pipeline, size in plans:
             data = corpus(size, work)
             setups = [("local", n) for n in args.processes] + ([("ray", 2)] if args.ray else [])
@@ -94,9 +148,11 @@ def main() -> None:
                     **measure(pipeline, data, n_process if backend == "local" else 1, backend, work),
                 }
                 rows.append(row)
+                worker = "-" if row["worker_peak_rss_mb"] is None else f"{row['worker_peak_rss_mb']:.0f}"
                 print(
                     f"| {generator} | {size} | {backend} | {n_process} | {row['seconds']:.1f} | "
-                    f"{row['notes_per_s']:.1f} | {row['peak_rss_mb']:.0f} |",
+                    f"{row['notes_per_s']:.1f} | {row['peak_rss_mb']:.0f} / {worker} / "
+                    f"{row['total_peak_rss_mb']:.0f} |",
                     flush=True,
                 )
     args.output.parent.mkdir(parents=True, exist_ok=True)

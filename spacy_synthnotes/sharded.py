@@ -146,8 +146,8 @@ def release_memory() -> bool:
     return True
 
 
-def render_shard(nlp: Language, docs: List[Doc], fmt: str, batch_size: int) -> Tuple[bytes, Dict]:
-    """Synthesize one shard's notes in this process (the Ray workers' unit of work).
+def render_shard(nlp: Language, docs: Iterable[Doc], fmt: str, batch_size: int) -> Tuple[bytes, Dict]:
+    """Synthesize one shard's notes in this process.
 
     The strings the synthetic notes add to the vocab are freed after the shard
     (`Language.memory_zone`), so memory does not grow with the corpus.
@@ -173,13 +173,15 @@ def _load_worker(pipeline: str, threads: int = 0) -> None:
 def render_bytes(
     docs_bytes: bytes, fmt: str, batch_size: int, pipeline: Optional[str] = None
 ) -> Tuple[bytes, Dict]:
-    """Worker side: a shard sent as DocBin bytes -> (output bytes, summary), the pipeline loaded once."""
+    """Worker side (pool and Ray): a shard sent as DocBin bytes -> (output bytes, summary), the pipeline
+    loaded once. The input notes are read inside the shard's memory zone, so the strings they bring (names,
+    numbers, every new word) leave the worker's vocab with the shard, as in the main process."""
     if pipeline not in _WORKER:
         _load_worker(pipeline)
     nlp = _WORKER[pipeline]
-    docs = list(DocBin().from_bytes(docs_bytes).get_docs(nlp.vocab))
-    result = render_shard(nlp, docs, fmt, batch_size)
-    del docs
+    with nlp.memory_zone():
+        docs = DocBin().from_bytes(docs_bytes).get_docs(nlp.vocab)
+        result = serialize_shard(nlp, nlp.pipe(docs, batch_size=batch_size), fmt)
     release_memory()
     return result
 

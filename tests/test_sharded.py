@@ -147,3 +147,23 @@ def test_heap_is_trimmed_after_every_shard(pipeline_dir, notes, tmp_path, monkey
     monkeypatch.setattr(sharded, "release_memory", lambda: calls.append(1) or True)
     totals = synthesize_sharded(pipeline_dir, notes, tmp_path / "out", shard_size=50)
     assert totals["shards"] >= 3 and len(calls) == totals["shards"]
+
+
+def test_worker_vocab_does_not_grow_with_the_corpus(pipeline_dir, notes, monkeypatch):
+    from spacy.tokens import DocBin
+
+    from spacy_synthnotes import sharded
+    from spacy_synthnotes.sharded import plan_shards, render_bytes, render_shard
+    from spacy_synthnotes.synthesize import load_pipeline
+
+    # Pool and Ray workers get a shard as DocBin bytes; the strings of its notes must leave the
+    # worker's vocab with the shard, or a worker's memory grows with every note it has seen.
+    monkeypatch.setattr(sharded, "_WORKER", {})
+    pipeline, reader, local = str(pipeline_dir), spacy.blank("en"), load_pipeline(pipeline_dir)
+    sizes, same = [], []
+    for _, _, docs, _ in plan_shards([notes], "jsonl", 20, "skip", reader):
+        data, summary = render_bytes(DocBin(docs=docs, store_user_data=True).to_bytes(), "jsonl", 8, pipeline)
+        sizes.append(len(sharded._WORKER[pipeline].vocab.strings))
+        same.append((data, summary) == render_shard(local, docs, "jsonl", 8))
+    assert len(sizes) == 8 and len(set(sizes)) == 1, sizes
+    assert all(same)
