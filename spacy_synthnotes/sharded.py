@@ -179,9 +179,8 @@ def render_bytes(
     if pipeline not in _WORKER:
         _load_worker(pipeline)
     nlp = _WORKER[pipeline]
-    with nlp.memory_zone():
-        docs = DocBin().from_bytes(docs_bytes).get_docs(nlp.vocab)
-        result = serialize_shard(nlp, nlp.pipe(docs, batch_size=batch_size), fmt)
+    # get_docs is a generator: the notes (and their strings) are made as nlp.pipe reads them, in the zone.
+    result = render_shard(nlp, DocBin().from_bytes(docs_bytes).get_docs(nlp.vocab), fmt, batch_size)
     release_memory()
     return result
 
