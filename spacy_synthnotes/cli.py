@@ -16,18 +16,26 @@ app = typer.Typer(name="spacy_synthnotes", help="Synthetic clinical notes with s
 
 @app.command("demo-corpus")
 def demo_corpus_cli(
-    output_dir: Path = typer.Argument(..., help="Directory for {train,dev,test}.spacy and .jsonl"),
+    output_dir: Path = typer.Argument(
+        ..., help="Directory for {train,dev,test}.spacy and .jsonl, and ner_{train,dev}.spacy"
+    ),
     n_notes: int = typer.Option(600, "--n-notes", "-n", help="Number of notes"),
     seed: int = typer.Option(0, "--seed", help="Seed of the text and the PHI"),
     lang: str = typer.Option("en", "--lang", help="spaCy language whose tokenizer is used"),
-    locale: str = typer.Option("en_US", "--locale", help="Faker locale of the PHI"),
+    locale: str = typer.Option("en_US", "--locale", help="Faker locale of the PHI of the notes"),
+    n_letters: Optional[int] = typer.Option(
+        None, "--n-letters", help="Correspondence texts added to the NER's train set (default: n-notes)"
+    ),
 ) -> None:
-    """Write the seeded demo corpus of annotated clinical notes."""
+    """Write the seeded demo corpus of annotated clinical notes, and the PHI NER's train/dev sets
+    (the notes plus patient correspondence with international PHI)."""
     from .demo import build_demo_corpus
 
-    counts = build_demo_corpus(output_dir, spacy.blank(lang), n_notes=n_notes, seed=seed, locale=locale)
+    counts = build_demo_corpus(
+        output_dir, spacy.blank(lang), n_notes=n_notes, seed=seed, locale=locale, n_letters=n_letters
+    )
     msg.good(
-        f"Wrote {sum(counts.values())} notes to {output_dir}",
+        f"Wrote {sum(counts[split] for split in ('train', 'dev', 'test'))} notes to {output_dir}",
         ", ".join(f"{k}: {v}" for k, v in counts.items()),
     )
 

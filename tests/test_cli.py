@@ -5,6 +5,7 @@ import sys
 
 import spacy
 import srsly
+from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
 from spacy_synthnotes.cli import app
@@ -19,15 +20,18 @@ def flat(output: str) -> str:
 
 
 def test_demo_corpus_command(tmp_path):
-    result = runner.invoke(app, ["demo-corpus", str(tmp_path), "--n-notes", "30", "--seed", "2"])
+    args = ["demo-corpus", str(tmp_path), "--n-notes", "30", "--seed", "2", "--n-letters", "16"]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "Wrote 30 notes" in result.output
-    assert (
-        sum(1 for _ in srsly.read_jsonl(tmp_path / "train.jsonl"))
-        + sum(1 for _ in srsly.read_jsonl(tmp_path / "test.jsonl"))
-        + sum(1 for _ in srsly.read_jsonl(tmp_path / "dev.jsonl"))
-        == 30
-    )
+    counts = {
+        split: sum(1 for _ in srsly.read_jsonl(tmp_path / f"{split}.jsonl"))
+        for split in ("train", "dev", "test")
+    }
+    assert sum(counts.values()) == 30
+    # The NER's sets: the split plus 16 correspondence texts (train) and 16 // 8 (dev).
+    for split, letters in (("train", 16), ("dev", 2)):
+        assert len(DocBin().from_disk(tmp_path / f"ner_{split}.spacy")) == counts[split] + letters
 
 
 def test_synthesize_jsonl_output_is_readable_and_summarized(tmp_path, demo_dir, pipeline_dir):

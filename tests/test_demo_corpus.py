@@ -1,6 +1,9 @@
 """The demo corpus, and the surrogate pipe on every demo note."""
 
 import itertools
+import os
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -9,6 +12,8 @@ import srsly
 
 from spacy_synthnotes.dates import parse_date
 from spacy_synthnotes.demo import CLINICAL_LABELS, LABELS, NOTE_TYPES, PHI_LABELS, DemoCorpusBuilder
+from spacy_synthnotes.demo.correspondence import KINDS, CorrespondenceBuilder
+from spacy_synthnotes.demo.notes import record_to_doc
 from spacy_synthnotes.readers import DocBinCorpus, JsonlCorpus
 from spacy_synthnotes.synthesize import phi_leaks
 
@@ -107,3 +112,76 @@ def test_demo_jsonl_records_are_prodigy_style(demo_dir):
     record = next(iter(srsly.read_jsonl(demo_dir / "train.jsonl")))
     assert set(record) == {"text", "spans", "meta"}
     assert {"start", "end", "label"} == set(record["spans"][0])
+
+
+def test_ner_train_split_is_the_train_split_plus_correspondence(demo_dir, all_docs):
+    nlp, docs = all_docs
+    ner_train = list(DocBinCorpus(demo_dir / "ner_train.spacy").docs(nlp))
+    assert [d.text for d in ner_train[: len(docs["train"])]] == [d.text for d in docs["train"]]
+    letters = ner_train[len(docs["train"]) :]
+    assert len(letters) == 600
+    assert {d._.note_meta["note_type"] for d in letters} == set(KINDS)
+    # No test or dev note is in the NER's training set.
+    held_out = {d.text for d in docs["test"] + docs["dev"]}
+    assert not held_out & {d.text for d in ner_train}
+
+
+def test_correspondence_is_seeded_and_spans_are_exact_tokens():
+    nlp = spacy.blank("en")
+    records = CorrespondenceBuilder(seed=3).texts(300, nlp)
+    assert records == CorrespondenceBuilder(seed=3).texts(300, nlp)
+    assert records != CorrespondenceBuilder(seed=4).texts(300, nlp)
+    # Without a tokenizer to check against, almost every text is on token boundaries already.
+    unchecked = CorrespondenceBuilder(seed=3).texts(300)
+    assert sum(r in records for r in unchecked) >= 290
+    labels = Counter()
+    for record in records:
+        doc = record_to_doc(nlp, record)  # raises if a span is not on token boundaries
+        for ent in doc.ents:
+            labels[ent.label_] += 1
+            assert ent.text == ent.text.strip() and "  " not in ent.text
+    phi = {
+        "PATIENT", "DOCTOR", "DATE", "AGE", "HOSPITAL", "STREET", "CITY", "STATE", "COUNTRY", "ZIP",
+        "PHONE", "FAX", "EMAIL", "IDNUM", "ORGANIZATION",
+    }  # fmt: skip
+    assert set(labels) == phi | set(CLINICAL_LABELS)  # clinical entities of the case narratives
+
+
+def test_correspondence_writes_international_names_and_multi_line_addresses():
+    records = CorrespondenceBuilder(seed=0).texts(500)
+    spans = [(r["text"][s:e], label) for r in records for s, e, label in r["spans"]]
+    names = [text for text, label in spans if label == "PATIENT"]
+    # Names with letters outside ASCII (Hungarian, Nordic, Greek...) and names typed in lower case.
+    assert sum(any(ord(c) > 127 for c in name) for name in names) > 0.1 * len(names)
+    assert any(name.islower() for name in names)
+    countries = {text.title() for text, label in spans if label == "COUNTRY"}
+    assert len(countries) >= 20
+    # Address blocks: street, town and postcode on separate lines, each annotated.
+    blocks = 0
+    for record in records:
+        by_start = sorted(record["spans"])
+        for (_, e1, l1), (s2, _, l2) in zip(by_start, by_start[1:]):
+            if l1 == "STREET" and l2 in ("CITY", "ZIP") and record["text"][e1:s2] == "\n":
+                blocks += 1
+    assert blocks >= 50
+
+
+def test_correspondence_is_the_same_in_another_process():
+    # Faker providers that build their lists from sets change with Python's hash seed.
+    script = (
+        "import hashlib, spacy\n"
+        "from spacy_synthnotes.demo.correspondence import CorrespondenceBuilder\n"
+        "texts = CorrespondenceBuilder(seed=1).texts(400, spacy.blank('en'))\n"
+        "print(hashlib.sha256(repr(texts).encode()).hexdigest())\n"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1

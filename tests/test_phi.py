@@ -180,6 +180,48 @@ def test_synth_phi_merges_rules_and_ner_with_precedence():
     assert [e.label_ for e in rules_only("Mr. Smith seen 3/14/2021.").ents] == ["DATE"]
 
 
+def phi_ents(text, ner_spans=()):
+    """synth_phi's entities on `text`, after an "NER" that marked `ner_spans` ((substring, label))."""
+    nlp = spacy.blank("en")
+    doc = make_doc(nlp, text, list(ner_spans))
+    nlp.add_pipe("synth_phi")
+    return [(e.text, e.label_) for e in nlp(doc).ents]
+
+
+def test_address_block_lines_below_a_street_are_locations():
+    text = "Please send it to:\n28 Tungata 11\n Apt. 322\n HÖFN\n Iceland 72399\n\nHope you are well."
+    assert phi_ents(text, [("Tungata 11", "STREET")]) == [
+        ("28 Tungata 11", "STREET"),  # a bare number just before a street joins it
+        ("Apt. 322", "STREET"),  # the unit shape found it already
+        ("HÖFN", "LOCATION"),
+        ("Iceland", "COUNTRY"),
+        ("72399", "ZIP"),
+    ]
+    # The block also continues after a town and postcode on the street's own line.
+    text = "Address: 5 Koskikatu, 53650 Lappeenranta\nSAVONLINNA\nPhone: 040 123 4567"
+    ents = phi_ents(text, [("5 Koskikatu", "STREET"), ("53650", "ZIP"), ("Lappeenranta", "CITY")])
+    assert ("SAVONLINNA", "LOCATION") in ents
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A sentence, a field and a heading in capitals are not address lines.
+        "Lives at 40 Elm Street\nShe reports chest pain since Monday.",
+        "Lives at 40 Elm Street\nPhone: 555-222-1111",
+        "Lives at 40 Elm Street\nCough x 3 days",
+        # A blank line ends the block; a street in mid-sentence has no block below it.
+        "Lives at 40 Elm Street\n\nASSESSMENT",
+        "Lives at 40 Elm Street with her son.\nHTN",
+        # A number before a street that belongs to something else stays.
+        "Moved 2 years ago to 40 Elm Street and lives alone",
+    ],
+)
+def test_address_blocks_stop_where_the_address_ends(text):
+    ents = phi_ents(text)
+    assert ents[0] == ("40 Elm Street", "STREET") and all(label != "LOCATION" for _, label in ents)
+
+
 def test_residual_check_cleans_phi_the_upstream_ner_missed():
     text = (
         "Pt John Smith seen 3/14/2021. Son Peter called from (617) 555-0192; MRN 1234567. Dr. Wong saw him."

@@ -617,20 +617,35 @@ def record_to_doc(nlp: Language, record: Dict) -> Doc:
 
 
 def build_demo_corpus(
-    output_dir: Path, nlp: Language, n_notes: int = 600, seed: int = 0, locale: str = "en_US"
+    output_dir: Path,
+    nlp: Language,
+    n_notes: int = 600,
+    seed: int = 0,
+    locale: str = "en_US",
+    n_letters: Optional[int] = None,
 ) -> Dict[str, int]:
-    """Write train/dev/test splits as `.spacy` (DocBin) and `.jsonl` files.
+    """Write train/dev/test splits as `.spacy` (DocBin) and `.jsonl` files, and
+    `ner_train.spacy` / `ner_dev.spacy`: the train / dev split plus patient
+    correspondence with international PHI (see `correspondence.py`), on which the
+    PHI NER is trained and selected.
 
     output_dir (Path): Where to write `{split}.spacy` and `{split}.jsonl`.
     nlp (Language): Its tokenizer tokenizes the notes.
     n_notes (int): Number of notes (at least 500 for the documented default).
     seed (int): The seed.
-    locale (str): Faker locale of the PHI.
-    RETURNS (Dict[str, int]): Notes per split.
+    locale (str): Faker locale of the PHI of the notes.
+    n_letters (Optional[int]): Correspondence texts in `ner_train.spacy` (and an eighth as many in
+        `ner_dev.spacy`); None: as many as notes.
+    RETURNS (Dict[str, int]): Texts per split (`ner_train` included).
     """
+    from .correspondence import CorrespondenceBuilder
+
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     records = DemoCorpusBuilder(seed=seed, locale=locale).notes(n_notes)
+    n_letters = n_notes if n_letters is None else n_letters
+    correspondence = CorrespondenceBuilder(seed).texts(n_letters + n_letters // 8, nlp)
+    letters = {"train": correspondence[:n_letters], "dev": correspondence[n_letters:]}
     counts = {}
     for split, items in split_by_patient(records, seed).items():
         docbin = DocBin(store_user_data=True)
@@ -641,4 +656,9 @@ def build_demo_corpus(
         docbin.to_disk(output_dir / f"{split}.spacy")
         srsly.write_jsonl(output_dir / f"{split}.jsonl", jsonl)
         counts[split] = len(items)
+        if split in ("train", "dev"):
+            for record in letters[split]:
+                docbin.add(record_to_doc(nlp, record))
+            docbin.to_disk(output_dir / f"ner_{split}.spacy")
+            counts[f"ner_{split}"] = len(items) + len(letters[split])
     return counts

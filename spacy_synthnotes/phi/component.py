@@ -1,5 +1,6 @@
 """The `synth_phi` component: PHI entities from shape patterns, name heuristics and the NER before it."""
 
+import re
 from typing import Iterable, List, Optional, Sequence, Set, Tuple
 
 from spacy.language import Language
@@ -10,6 +11,26 @@ from .patterns import find_names, find_shapes
 
 # Precedence of overlapping candidates, highest first (see `SynthPhi`).
 SHAPE, NER_PHI, NAME_RULE, NER_OTHER = 0, 1, 2, 3
+# Entities that hold a place in a postal address, and the label of the lines found to continue one.
+ADDRESS_LABELS = {"STREET", "CITY", "STATE", "ZIP", "COUNTRY", "LOCATION", "LOCATION-OTHER"}
+ADDRESS_LINE = "LOCATION"
+# Words of an address line that are not capitalized ("Apt. 4", "c/o", "bus 3", "u. 15").
+_ADDRESS_WORDS = {
+    "apt",
+    "apt.",
+    "suite",
+    "unit",
+    "box",
+    "floor",
+    "flat",
+    "bus",
+    "c/o",
+    "u.",
+    "no.",
+    "p.o.",
+    "po",
+}
+_MAX_LINE_TOKENS = 6
 
 
 @Language.factory(
@@ -42,8 +63,10 @@ class SynthPhi:
     Overlapping candidates are resolved by precedence, then by length; a clinical
     entity that overlaps a PHI candidate is dropped (privacy first). Rule spans
     that do not fall on token boundaries are expanded to the tokens around them.
+    With the shape patterns on, postal addresses are then extended over the lines
+    of their block (see `address_blocks`).
 
-    shapes (bool): Use the shape patterns.
+    shapes (bool): Use the shape patterns (and address blocks).
     names (bool): Use the name heuristics.
     phi_labels (Optional[Sequence[str]]): Which NER labels are PHI; None means
         the default PHI labels of `synth_notes`.
@@ -70,7 +93,10 @@ class SynthPhi:
             candidates += self._spans(doc, find_shapes(doc.text), SHAPE)
         if self.names:
             candidates += self._spans(doc, find_names(doc.text), NAME_RULE)
-        doc.ents = resolve(candidates)
+        ents = resolve(candidates)
+        if self.shapes:
+            ents = address_blocks(doc, ents)
+        doc.ents = ents
         return doc
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterable[Doc]:
@@ -85,6 +111,87 @@ class SynthPhi:
             if span is not None and len(span):
                 out.append((priority, span))
         return out
+
+
+def _address_line(tokens: Sequence, taken: Set[int]) -> bool:
+    """Whether a line's tokens read as one line of a postal address ("Höfn", "Iceland 72399",
+    "Apt. 322", "SMITH'S GREEN"): a few capitalized words, numbers and unit words, no sentence."""
+    words = [t for t in tokens if not t.is_space]
+    if not words or len(words) > _MAX_LINE_TOKENS:
+        return False
+    for token in words:
+        text = token.text
+        if token.i in taken or token.is_punct and text in {",", ".", "-", "(", ")", "#", "/"}:
+            continue
+        if not (text[0].isupper() or text[0].isdigit() or text.lower() in _ADDRESS_WORDS):
+            return False
+        if re.search(r"[:?!@=]", text):
+            return False
+    return True
+
+
+def _newline(token) -> bool:
+    return token.is_space and "\n" in token.text
+
+
+def address_blocks(doc: Doc, ents: List[Span]) -> List[Span]:
+    """Extend postal addresses over their block of lines.
+
+    Below a line that ends with a street (and the town, postcode or country after it), each line
+    that reads like an address line ("Höfn", "Iceland 72399", "Suite 4") becomes a `LOCATION`
+    entity (`ZIP` for numbers), until a blank line, a sentence, a field ("Phone: ...") or another
+    kind of entity. A bare number just before a street joins it ("2035 Gewerbepark 45").
+
+    doc (Doc): The note.
+    ents (List[Span]): Its resolved entities.
+    RETURNS (List[Span]): The entities with the streets extended and the address lines added.
+    """
+    extended = []
+    for ent in ents:
+        before = doc[ent.start - 1] if ent.start > 0 else None
+        if ent.label_ == "STREET" and before is not None and before.is_digit and before.whitespace_:
+            if not any(other.end == ent.start for other in ents):
+                ent = Span(doc, ent.start - 1, ent.end, label=ent.label_)
+        extended.append(ent)
+    taken = {i for ent in extended for i in range(ent.start, ent.end)}
+    label_of = {i: ent.label_ for ent in extended for i in range(ent.start, ent.end)}
+    added: List[Span] = []
+    for ent in extended:
+        if ent.label_ != "STREET":
+            continue
+        index = ent.end
+        # The rest of the street's line may only hold address entities and punctuation.
+        while index < len(doc) and not _newline(doc[index]):
+            token = doc[index]
+            if not (token.is_punct or token.is_space or label_of.get(token.i) in ADDRESS_LABELS):
+                break
+            index += 1
+        while index < len(doc) and _newline(doc[index]) and doc[index].text.count("\n") == 1:
+            line_end = index + 1
+            while line_end < len(doc) and not _newline(doc[line_end]):
+                line_end += 1
+            line = [t for t in doc[index + 1 : line_end] if not t.is_space]
+            if any(label_of.get(t.i, ADDRESS_LINE) not in ADDRESS_LABELS for t in line):
+                break
+            if not _address_line(line, taken):
+                break
+            run: List[int] = []
+            for token in line + [None]:
+                if token is not None and token.i not in taken:
+                    run.append(token.i)
+                    continue
+                while run and doc[run[-1]].is_punct:
+                    run.pop()
+                while run and doc[run[0]].is_punct:
+                    run.pop(0)
+                if run:
+                    # A run of numbers ("72399", "H-7907") is a postcode; words are a town or a region.
+                    postcode = all(any(c.isdigit() for c in doc[i].text) for i in run)
+                    added.append(Span(doc, run[0], run[-1] + 1, label="ZIP" if postcode else ADDRESS_LINE))
+                    taken.update(range(run[0], run[-1] + 1))
+                run = []
+            index = line_end
+    return sorted(extended + added, key=lambda span: span.start)
 
 
 def resolve(candidates: List[Tuple[int, Span]]) -> List[Span]:
