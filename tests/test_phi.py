@@ -128,6 +128,12 @@ def test_clinical_numbers_are_not_identifiers(text):
         ("Voicemail: this is Ana Costa calling about refills", ("Ana Costa", "PATIENT")),
         ("Recent travel to Papua New Guinea, fever since", ("Papua New Guinea", "COUNTRY")),
         ("emigrated from the United States of America in", ("United States of America", "COUNTRY")),
+        ("Mr. Łukasz Żółć was seen", ("Łukasz Żółć", "PATIENT")),  # letters with diacritics
+        ("Pt prefers to be called Bill.", ("Bill", "PATIENT")),
+        ("everyone calls me Antti", ("Antti", "PATIENT")),
+        ("lives with her kid Lukas and", ("Lukas", "PATIENT")),
+        ("Dear Ödön Kovács,\nYour appointment", ("Ödön Kovács", "PATIENT")),
+        ("Kind regards,\nSzabina Gelencsér\n", ("Szabina Gelencsér", "PATIENT")),
     ],
 )
 def test_name_heuristics(text, expected):
@@ -153,6 +159,21 @@ def test_durations_are_not_ages():
 
 def test_month_names_need_date_context():
     assert shapes("You may take it; Dr. June Smith saw her after August Jones left.") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dear Sir,\nThank you for the referral.",
+        "Hi Team!\nPlease see below.",
+        "Best regards,\nThe Cardiology Team",
+        "Thanks,\nPatient Services",
+        "Dear Anna Smith, thank you",  # a greeting only when the name ends its line
+        "called EMS and was named in the report",
+    ],
+)
+def test_greetings_and_sign_offs_without_a_person(text):
+    assert [m.label for m in find_names(text) if m.label == "PATIENT"] == []
 
 
 def test_name_heuristics_do_not_cross_lines_or_take_headings():
@@ -197,6 +218,14 @@ def test_address_block_lines_below_a_street_are_locations():
         ("Iceland", "COUNTRY"),
         ("72399", "ZIP"),
     ]
+    # The name alone on the line above the street is the addressee.
+    text = "Maureen Thibault\n\n41086 Kiannonkatu 98\nOULU\n\nDear Ms. Thibault,"
+    assert phi_ents(text)[:3] == [
+        ("Maureen Thibault", "PATIENT"),
+        ("41086 Kiannonkatu 98", "STREET"),
+        ("OULU", "LOCATION"),
+    ]
+    assert phi_ents("Home Address\n40 Elm Street")[0] == ("40 Elm Street", "STREET")
     # The block also continues after a town and postcode on the street's own line.
     text = "Address: 5 Koskikatu, 53650 Lappeenranta\nSAVONLINNA\nPhone: 040 123 4567"
     ents = phi_ents(text, [("5 Koskikatu", "STREET"), ("53650", "ZIP"), ("Lappeenranta", "CITY")])

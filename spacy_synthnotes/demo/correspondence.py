@@ -268,6 +268,17 @@ class CorrespondenceBuilder:
             else:
                 w.text(after)
 
+        def lives_at(w: NoteWriter) -> None:
+            self.full_name(others[1], w)
+            w.text(rng.choice([" lives at ", " is staying at ", " moved to "]))
+            self.address(w, block=False)
+            w.text(".")
+
+        def proxy(w: NoteWriter) -> None:
+            w.text(rng.choice(["Please add ", "We need to add ", "Patient wants to add "]))
+            self.full_name(others[2], w)
+            w.text(rng.choice([" as health care proxy.", " as guardian.", " as an emergency contact."]))
+
         def travel(w: NoteWriter) -> None:
             w.text(
                 rng.choice(["Recently returned from ", "Travelled to ", "Flew back from ", "Was visiting "])
@@ -346,7 +357,7 @@ class CorrespondenceBuilder:
 
         return [
             ride, moved, away, origin, intro, children, pickup, referral, pharmacy, symptom, question,
-            nickname, chart, travel, mention, mention,
+            nickname, chart, travel, mention, mention, lives_at, proxy,
         ]  # fmt: skip
 
     def _body(self, patient: Person, w: NoteWriter, n: int) -> None:

@@ -31,6 +31,8 @@ _ADDRESS_WORDS = {
     "po",
 }
 _MAX_LINE_TOKENS = 6
+# Title-case lines above an address that are not the addressee's name.
+_NOT_ADDRESSEE = {"address", "home", "mailing", "billing", "shipping", "work", "office", "contact", "patient"}
 
 
 @Language.factory(
@@ -130,6 +132,26 @@ def _address_line(tokens: Sequence, taken: Set[int]) -> bool:
     return True
 
 
+def _addressee(doc: Doc, street_start: int, taken: Set[int]) -> Optional[Span]:
+    """The name on the line above an address that starts a line ("Maureen Thibault" over "41086
+    Kiannonkatu 98"), blank line allowed: two to four capitalized words and nothing else."""
+    index = street_start - 1
+    if index < 0 or not _newline(doc[index]) or doc[index].text.count("\n") > 2:
+        return None
+    end = index
+    start = end
+    while start > 0 and not _newline(doc[start - 1]):
+        start -= 1
+    words = [t for t in doc[start:end] if not t.is_space]
+    if not 2 <= len(words) <= 4 or any(t.i in taken for t in words):
+        return None
+    if not all(t.is_title and t.is_alpha or re.fullmatch(r"[A-Z]\.?", t.text) for t in words):
+        return None
+    if any(t.lower_ in _NOT_ADDRESSEE for t in words):
+        return None
+    return Span(doc, words[0].i, words[-1].i + 1, label="PATIENT")
+
+
 def _newline(token) -> bool:
     return token.is_space and "\n" in token.text
 
@@ -140,7 +162,8 @@ def address_blocks(doc: Doc, ents: List[Span]) -> List[Span]:
     Below a line that ends with a street (and the town, postcode or country after it), each line
     that reads like an address line ("Höfn", "Iceland 72399", "Suite 4") becomes a `LOCATION`
     entity (`ZIP` for numbers), until a blank line, a sentence, a field ("Phone: ...") or another
-    kind of entity. A bare number just before a street joins it ("2035 Gewerbepark 45").
+    kind of entity. A bare number just before a street joins it ("2035 Gewerbepark 45"), and a
+    name alone on the line above the street is the addressee (`PATIENT`).
 
     doc (Doc): The note.
     ents (List[Span]): Its resolved entities.
@@ -159,6 +182,10 @@ def address_blocks(doc: Doc, ents: List[Span]) -> List[Span]:
     for ent in extended:
         if ent.label_ != "STREET":
             continue
+        addressee = _addressee(doc, ent.start, taken)
+        if addressee is not None:
+            added.append(addressee)
+            taken.update(range(addressee.start, addressee.end))
         index = ent.end
         # The rest of the street's line may only hold address entities and punctuation.
         while index < len(doc) and not _newline(doc[index]):

@@ -279,13 +279,18 @@ SHAPE_RULES: List[Rule] = [
     _rule("age_turned", "AGE", r"(?i:\bturn(?:s|ed)?\s+)(\d{1,3})(?=\s*(?:years?\b|[.!?]|$))", group=1),
 ]
 
-_NAME = r"[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?"
+# Latin letters with diacritics count ("Ödön", "Łukasz", "Jónás"): Latin-1 capitals and lower-case
+# letters, and Latin Extended-A (Ā-ž), whose capitals and lower-case letters alternate.
+_UPPER = r"[A-ZÀ-ÖØ-ÞĀ-Žž]"
+_LOWER = r"[a-zß-öø-ÿĀ-ž]"
+_NAME = rf"(?-i:{_UPPER}{_LOWER}+(?:[-']{_UPPER}{_LOWER}+)?)"
 _NAME_OR_INITIAL = rf"(?:{_NAME}|[A-Z]\.)"
 _FULL_NAME = rf"{_NAME}(?:[ \t]+{_NAME_OR_INITIAL}){{0,2}}"
 _CREDENTIAL = r"(?:MD|M\.D\.|DO|RN|NP|PA|PA-C|PhD|DDS|LPN|CNA|PT|OT|RD|MSW|LCSW|FNP|ANP|CRNA)\b"
 _RELATION = (
     r"(?:wife|husband|daughter|son|sister|brother|mother|father|niece|nephew|aunt|uncle|friend|partner|"
-    r"spouse|granddaughter|grandson|caregiver|neighbor)"
+    r"spouse|granddaughter|grandson|grandmother|grandfather|caregiver|neighbou?r|kid|child|cousin|"
+    r"girlfriend|boyfriend|fianc[eé]e?|guardian|step(?:son|daughter|mother|father))"
 )
 # Country names (i2b2's COUNTRY: "travel to Brazil"): Faker's list plus the usual short forms, less the
 # ones that are US states ("Georgia", "New Jersey") and not before the words that make them a disease,
@@ -304,6 +309,12 @@ _NOT_COUNTRY_AFTER = (
 _INTRODUCTION = (
     r"(?i:\bmy[ \t]+name(?:[ \t]+is|'s)|\bcall[ \t]+me|\b(?:first|last|middle|maiden|given|family|full)"
     r"[ \t]+name(?:[ \t]+is)?[?:]?|\bsurname[?:]?)[ \t]+"
+)
+
+# A line that names a group, not a person ("The Cardiology Team", "Patient Services").
+_NOT_A_TEAM = (
+    r"(?![^\n]*\b(?:The|Team|Clinic|Department|Office|Services?|Staff|Unit|Cent(?:er|re)|Hospital|"
+    r"Practice)\b)"
 )
 
 _NOT_NAME = {
@@ -340,6 +351,13 @@ _NOT_NAME = {
     "Assessment",
     "Signed",
     "Electronically",
+    "Sir",
+    "Madam",
+    "Team",
+    "All",
+    "Colleague",
+    "Colleagues",
+    "Everyone",
 }
 
 NAME_RULES: List[Rule] = [
@@ -374,6 +392,30 @@ NAME_RULES: List[Rule] = [
         group=1,
     ),
     _rule("introduction", "PATIENT", rf"{_INTRODUCTION}({_FULL_NAME})", group=1),
+    # "goes by Kati", "prefers to be called Bill", "everyone calls me Antti", "a son named Ole".
+    _rule(
+        "nickname",
+        "PATIENT",
+        rf"(?i:\bgoes[ \t]+by|\bprefers[ \t]+to[ \t]+be[ \t]+called|\bcalls[ \t]+(?:me|her|him)|\bnamed)"
+        rf"[ \t]+({_FULL_NAME})",
+        group=1,
+    ),
+    # Letters and messages: "Dear Anna," / "Hi Mr. Li," at the start of a line, and the name alone on
+    # the line after "Thanks," / "Kind regards,".
+    _rule(
+        "greeting",
+        "PATIENT",
+        rf"(?im:^[ \t]*(?:dear|hi|hello)[ \t]+){_NOT_A_TEAM}({_FULL_NAME})(?=[ \t]*[,!:]?[ \t]*(?:\n|\Z))",
+        group=1,
+    ),
+    _rule(
+        "sign_off",
+        "PATIENT",
+        r"(?im:^[ \t]*(?:thanks|thank[ \t]+you|regards|best|kind[ \t]+regards|best[ \t]+regards|sincerely|"
+        rf"yours[ \t]+sincerely|yours[ \t]+truly|cheers)[,!.]?[ \t]*\n[ \t]*){_NOT_A_TEAM}({_FULL_NAME})"
+        r"(?=[ \t]*(?:\n|\Z))",
+        group=1,
+    ),
     _rule(
         "calling",
         "PATIENT",
