@@ -20,7 +20,7 @@ from faker import Faker
 from spacy.language import Language
 
 from . import vocabulary as V
-from .notes import DATE_STYLES, DemoCorpusBuilder, NoteWriter
+from .notes import DATE_STYLES, DemoCorpusBuilder, NoteWriter, write_problem
 
 # Locales whose Faker providers give names, streets, towns and postcodes in Latin script (ja_JP and
 # zh_CN through their romanized names; their streets and towns stay in their own script), plus Greek.
@@ -212,8 +212,7 @@ class CorrespondenceBuilder:
         return relation, self.person(RELATIONS[relation])
 
     def problem(self, w: NoteWriter) -> None:
-        name, variants = self.rng.choice(V.PROBLEMS)
-        w.ent(self.rng.choice([name] + variants), "PROBLEM")
+        write_problem(self.rng, self.rng.choice(V.PROBLEMS), w)
 
     def drug(self, w: NoteWriter) -> None:
         w.ent(self.rng.choice(V.DRUGS)[0], "DRUG")

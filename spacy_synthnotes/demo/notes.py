@@ -115,6 +115,12 @@ class NoteWriter:
         return "".join(self.parts)
 
 
+def write_problem(rng: Random, problem: Tuple[str, List[str]], w: NoteWriter) -> None:
+    """Write a problem as its name or one of its abbreviations/variants."""
+    name, variants = problem
+    w.ent(rng.choice([name] + variants), "PROBLEM")
+
+
 @dataclass
 class Patient:
     first: str
@@ -214,8 +220,7 @@ class DemoCorpusBuilder:
         w.ent(style(date), "DATE")
 
     def _problem(self, problem: Tuple[str, List[str]], w: NoteWriter) -> None:
-        name, variants = problem
-        w.ent(self.rng.choice([name] + variants), "PROBLEM")
+        write_problem(self.rng, problem, w)
 
     def _med(self, drug: tuple, w: NoteWriter, with_route: bool = True) -> None:
         name, doses, routes, freqs = drug
