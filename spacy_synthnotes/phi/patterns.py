@@ -281,7 +281,7 @@ SHAPE_RULES: List[Rule] = [
 
 # Latin letters with diacritics count ("Ödön", "Łukasz", "Jónás"): Latin-1 capitals and lower-case
 # letters, and Latin Extended-A (Ā-ž), whose capitals and lower-case letters alternate.
-_UPPER = r"[A-ZÀ-ÖØ-ÞĀ-Žž]"
+_UPPER = r"[A-ZÀ-ÖØ-ÞĀ-Ž]"
 _LOWER = r"[a-zß-öø-ÿĀ-ž]"
 _NAME = rf"(?-i:{_UPPER}{_LOWER}+(?:[-']{_UPPER}{_LOWER}+)?)"
 _NAME_OR_INITIAL = rf"(?:{_NAME}|[A-Z]\.)"
