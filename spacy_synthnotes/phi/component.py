@@ -162,7 +162,8 @@ def address_blocks(doc: Doc, ents: List[Span]) -> List[Span]:
     Below a line that ends with a street (and the town, postcode or country after it), each line
     that reads like an address line ("Höfn", "Iceland 72399", "Suite 4") becomes a `LOCATION`
     entity (`ZIP` for numbers), until a blank line, a sentence, a field ("Phone: ...") or another
-    kind of entity. A bare number just before a street joins it ("2035 Gewerbepark 45"), and a
+    kind of entity (a clinical entity that is a state or region code, "PA" or "CT", is taken over
+    by the line). A bare number just before a street joins it ("2035 Gewerbepark 45"), and a
     name alone on the line above the street is the addressee (`PATIENT`).
 
     doc (Doc): The note.
@@ -176,8 +177,13 @@ def address_blocks(doc: Doc, ents: List[Span]) -> List[Span]:
             if not any(other.end == ent.start for other in ents):
                 ent = Span(doc, ent.start - 1, ent.end, label=ent.label_)
         extended.append(ent)
-    taken = {i for ent in extended for i in range(ent.start, ent.end)}
-    label_of = {i: ent.label_ for ent in extended for i in range(ent.start, ent.end)}
+    # A state or region code is often a clinical abbreviation too ("PA", "CT", "MS"): on an address
+    # line, a clinical entity that is one such code is the address's.
+    codes = {ent.start: ent for ent in extended if _region_code(ent) and ent.label_ not in ADDRESS_LABELS}
+    taken = {i for ent in extended for i in range(ent.start, ent.end) if ent.start not in codes}
+    label_of = {
+        i: ent.label_ for ent in extended for i in range(ent.start, ent.end) if ent.start not in codes
+    }
     added: List[Span] = []
     for ent in extended:
         if ent.label_ != "STREET":
@@ -218,7 +224,13 @@ def address_blocks(doc: Doc, ents: List[Span]) -> List[Span]:
                     taken.update(range(run[0], run[-1] + 1))
                 run = []
             index = line_end
-    return sorted(extended + added, key=lambda span: span.start)
+    kept = [ent for ent in extended if ent.start not in codes or ent.start not in taken]
+    return sorted(kept + added, key=lambda span: span.start)
+
+
+def _region_code(span: Span) -> bool:
+    """Whether a span is a single token of two or three capital letters ("PA", "CT", "NSW")."""
+    return len(span) == 1 and re.fullmatch(r"[A-Z]{2,3}", span.text) is not None
 
 
 def resolve(candidates: List[Tuple[int, Span]]) -> List[Span]:

@@ -40,6 +40,11 @@ _NOT_DATE_AFTER = (
     r"(?!\s*(?:mg|mcg|g|mL|ml|units?|tabs?|strength|sets|reps|scale|points?)\b)(?![\d/.]*\d)(?!%)"
 )
 
+# Latin letters with diacritics count ("Ödön", "Łukasz", "Jónás"): Latin-1 capitals and lower-case
+# letters, and Latin Extended-A (Ā-ž), whose capitals and lower-case letters alternate.
+_UPPER = r"[A-ZÀ-ÖØ-ÞĀ-Ž]"
+_LOWER = r"[a-zß-öø-ÿĀ-ž]"
+_NAME = rf"(?-i:{_UPPER}{_LOWER}+(?:[-']{_UPPER}{_LOWER}+)?)"
 
 _STREET_SUFFIX = "|".join(
     sorted(
@@ -59,6 +64,12 @@ _STREET_SUFFIX = "|".join(
             "Hwy",
             "Sq",
             "Trl",
+            # British and Australian ones Faker's US list lacks
+            "Close",
+            "Parade",
+            "Quay",
+            "Wharf",
+            "Esplanade",
         },
         key=len,
         reverse=True,
@@ -226,7 +237,7 @@ SHAPE_RULES: List[Rule] = [
     _rule(
         "street",
         "STREET",
-        rf"\b\d{{1,6}}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][a-z]+\.?\s+){{1,3}}(?:{_STREET_SUFFIX})\b\.?"
+        rf"\b\d{{1,6}}\s+(?:[NSEW]\.?\s+)?(?:(?:Ma?c)?[A-Z][a-z]+\.?\s+){{1,3}}(?:{_STREET_SUFFIX})\b\.?"
         r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|#)\.?\s*#?\s*[\w-]+)?",
     ),
     # European streets: a name with a street suffix, then the number ("Hauptstraße 5", "Kerkstraat 12",
@@ -242,12 +253,29 @@ SHAPE_RULES: List[Rule] = [
         "street_european_number_first",
         "STREET",
         rf"\b\d{{1,5}},?[ \t]+(?i:rue|avenue|boulevard|place|chemin|impasse|all[ée]e|quai|calle|via|rua)"
-        rf"[ \t]+{_EURO_NAME}",
+        rf"[ \t]+{_EURO_NAME}(?:[ \t]+\d{{1,5}}[a-z]?\b(?![.,]\d){_NOT_UNIT_AFTER})?",
     ),
+    # A building number, a street name and its number, then a unit ("9791 Markt 84 Apt. 597",
+    # "75956 Rákóczi út 66. Apt. 268", "07960 Aqqusinersuaq 111\n Suite 201"): the unit anchors it.
+    _rule(
+        "street_numbered_before_unit",
+        "STREET",
+        rf"(?<![\w.,/-])\d{{1,5}}[ \t]+{_NAME}(?:[ \t]+(?:{_NAME}|{_LOWER}{{1,3}}\.?)){{0,2}}"
+        r"[ \t]+\d{1,5}[a-z]?\.?"
+        r"(?=,?\s*(?:Apt|Apartment|Suite|Ste)\b\.?\s*#?\s*\d)",
+    ),
+    _rule("po_box", "STREET", r"(?i:\b(?:P\.?[ \t]?O\.?|Post[ \t]+Office)[ \t]*Box)[ \t]+\d{1,6}\b"),
     # An apartment or suite number on its own line or after a street the patterns did not know.
     _rule("apartment", "STREET", r"\b(?:Apt|Apartment|Suite|Ste)\.?\s*#?\s*\d{1,5}[A-Z]?\b"),
-    # US military addresses: "PSC 3294, Box 9168", "APO AA 61487".
-    _rule("military_address", "STREET", r"\b(?:PSC|Unit|CMR)\s+\d{3,5},\s+Box\s+\d{3,5}\b"),
+    # US military addresses: "PSC 3294, Box 9168", "Unit 7349 Box 6067", "USNS Lopez" over "FPO AE 44941".
+    _rule("military_address", "STREET", r"(?i:\b(?:PSC|Unit|CMR)\s+\d{3,5},?\s+Box\s+\d{3,5})\b"),
+    _rule(
+        "military_ship",
+        "STREET",
+        r"(?i:\b(?:USS|USNS|USNV|USCGC)[ \t]+[a-z]+(?=[ \t]*\n\s*(?:APO|DPO|FPO)\b))",
+    ),
+    _rule("military_post", "CITY", r"(?i:\b(?:APO|DPO|FPO)[ \t]+(?:AA|AE|AP))\b(?=[ \t]+\d{5}\b)"),
+    _rule("military_zip", "ZIP", r"(?i:\b(?:APO|DPO|FPO)[ \t]+(?:AA|AE|AP)[ \t]+)(\d{5})\b", group=1),
     _rule("city_state", "CITY", _CITY_STATE, group=1),
     _rule("state_of_city", "STATE", _CITY_STATE, group=2),
     _rule(
@@ -279,11 +307,6 @@ SHAPE_RULES: List[Rule] = [
     _rule("age_turned", "AGE", r"(?i:\bturn(?:s|ed)?\s+)(\d{1,3})(?=\s*(?:years?\b|[.!?]|$))", group=1),
 ]
 
-# Latin letters with diacritics count ("Ödön", "Łukasz", "Jónás"): Latin-1 capitals and lower-case
-# letters, and Latin Extended-A (Ā-ž), whose capitals and lower-case letters alternate.
-_UPPER = r"[A-ZÀ-ÖØ-ÞĀ-Ž]"
-_LOWER = r"[a-zß-öø-ÿĀ-ž]"
-_NAME = rf"(?-i:{_UPPER}{_LOWER}+(?:[-']{_UPPER}{_LOWER}+)?)"
 _NAME_OR_INITIAL = rf"(?:{_NAME}|[A-Z]\.)"
 _FULL_NAME = rf"{_NAME}(?:[ \t]+{_NAME_OR_INITIAL}){{0,2}}"
 _CREDENTIAL = r"(?:MD|M\.D\.|DO|RN|NP|PA|PA-C|PhD|DDS|LPN|CNA|PT|OT|RD|MSW|LCSW|FNP|ANP|CRNA)\b"
@@ -358,6 +381,21 @@ _NOT_NAME = {
     "Colleague",
     "Colleagues",
     "Everyone",
+    "Who",
+    "We",
+    "You",
+    "It",
+    "Also",
+    "Now",
+    "Currently",
+    "Still",
+    "Family",
+    "Mother",
+    "Father",
+    "Daughter",
+    "Son",
+    "Wife",
+    "Husband",
 }
 
 NAME_RULES: List[Rule] = [
@@ -420,6 +458,14 @@ NAME_RULES: List[Rule] = [
         "calling",
         "PATIENT",
         rf"(?i:\bthis[ \t]+is[ \t]+)({_FULL_NAME})(?=[ \t]+(?i:calling|speaking|here)\b)",
+        group=1,
+    ),
+    # Social history: "Maria Costa lives at home with", "Verda lives on 33 avenue de Provence".
+    _rule(
+        "resident",
+        "PATIENT",
+        rf"(?<![\w.-])({_NAME}(?:[ \t]+(?:{_NAME}|[A-Z]\.?)){{0,2}})(?=[ \t]+(?:lives|lived|resides|resided|"
+        r"stays|moved)[ \t]+(?:at|on|in|with|alone|nearby|here)\b)",
         group=1,
     ),
     _rule(
