@@ -81,6 +81,9 @@ def shapes(text):
         ("lives at 86036 Rua do Arenque 1634, Goiânia", ("86036 Rua do Arenque 1634", "STREET")),
         ("Address: 5533 119 Countess Close\n", ("119 Countess Close", "STREET")),
         ("send it to 18 McPherson Road today", ("18 McPherson Road", "STREET")),
+        ("The bus station is on Villacher Strasse 89", ("Villacher Strasse 89", "STREET")),
+        ("Address: Király u. 15, Lyss", ("Király u. 15", "STREET")),
+        ("Lina Artemova\n2224 Trenerys gate 232\n", ("Trenerys gate 232", "STREET")),
         ("Lives at Hauptstraße 5, 10115 Berlin", ("Hauptstraße 5", "STREET")),
         ("moved to Koskikatu 25 in Tampere", ("Koskikatu 25", "STREET")),
         ("Address: Via Roma 10, Milano", ("Via Roma 10", "STREET")),
@@ -151,6 +154,9 @@ def test_clinical_numbers_are_not_identifiers(text):
         ("Social: Maria Costa lives at home with her son.", ("Maria Costa", "PATIENT")),
         ("Lóa F Sigmundsdóttir lives at 63 Rue de Kairouan", ("Lóa F Sigmundsdóttir", "PATIENT")),
         ("Verda lives on 33 avenue de Provence street.", ("Verda", "PATIENT")),
+        ("Mr. Ravil G Yefimov was seen", ("Ravil G Yefimov", "PATIENT")),  # an initial without its stop
+        ("seen by Dr. Dyan van Gijn today", ("Dyan van Gijn", "DOCTOR")),  # a name particle
+        ("Mrs. Barbara Yudina Apt. 675 62314 Mellemvej 32", ("Barbara Yudina", "PATIENT")),  # not "Apt"
     ],
 )
 def test_name_heuristics(text, expected):
@@ -199,6 +205,11 @@ def test_name_heuristics_do_not_cross_lines_or_take_headings():
     assert [text[m.start : m.end] for m in find_identifiers(text)] == ["Sara Perez"]
 
 
+def test_a_name_particle_needs_a_name_after_it():
+    text = "Mr. Smith de novo. Dr. Jones da capo."
+    assert [text[m.start : m.end] for m in find_names(text)] == ["Smith", "Jones"]
+
+
 def test_synth_phi_merges_rules_and_ner_with_precedence():
     nlp = spacy.blank("en")
     doc = make_doc(
@@ -209,7 +220,7 @@ def test_synth_phi_merges_rules_and_ner_with_precedence():
     nlp.add_pipe("synth_phi")
     doc = nlp(doc)
     assert [(e.text, e.label_) for e in doc.ents] == [
-        ("John", "PATIENT"),  # the NER's PHI span beats the longer name heuristic
+        ("John Smith", "PATIENT"),  # a name heuristic's span around the NER's PHI span: the whole name
         ("3/14/2021", "DATE"),  # a shape beats an overlapping clinical entity
         ("chest pain", "PROBLEM"),
         ("Wong", "PATIENT"),  # NER PHI beats the "Dr." heuristic's label
@@ -248,6 +259,17 @@ def test_address_block_lines_below_a_street_are_locations():
     text = "Address: 5 Koskikatu, 53650 Lappeenranta\nSAVONLINNA\nPhone: 040 123 4567"
     ents = phi_ents(text, [("5 Koskikatu", "STREET"), ("53650", "ZIP"), ("Lappeenranta", "CITY")])
     assert ("SAVONLINNA", "LOCATION") in ents
+    # A name with a particle over the street; a number the NER took for a postcode is the house number.
+    text = "Dyan van Gijn\n\n3536 1659 Hoog St\n Brakpan\n\nThanks."
+    assert phi_ents(text, [("3536", "ZIP")])[:2] == [
+        ("Dyan van Gijn", "PATIENT"),
+        ("3536 1659 Hoog St", "STREET"),
+    ]
+    # A town after the street or unit on the street's own line, not a new sentence after it.
+    assert [label for _, label in phi_ents("Lives at 40 Elm St. HTN, DM.")] == ["STREET"]
+    text = "Meet me at 51709 Spinatsch 94 Apt. 615 Moosleerau Switzerland"
+    assert phi_ents(text)[-2:] == [("Moosleerau", "LOCATION"), ("Switzerland", "COUNTRY")]
+    assert ("SAINT-PRIEST", "LOCATION") in phi_ents("It is 31 rue de la Hulotais, Apt. 087 SAINT-PRIEST.")
     # A region code the NER took for a clinical abbreviation is the address's on an address line...
     text = "Send it to 05575 Feldstrasse 42\nSAVONLINNA\n, PA\n 31842\n\nThanks."
     ents = phi_ents(text, [("PA", "TEST")])
@@ -269,6 +291,10 @@ def test_address_block_lines_below_a_street_are_locations():
         "Lives at 40 Elm Street with her son.\nHTN",
         # A number before a street that belongs to something else stays.
         "Moved 2 years ago to 40 Elm Street and lives alone",
+        # Capitalized words after a street are a town only up to the end of the line or sentence.
+        "Lives at 40 Elm Street, HTN: yes",
+        "Address: 40 Elm Street Phone: 555-222-1111",
+        "Lives at 40 Elm Street Chief Complaint: cough",
     ],
 )
 def test_address_blocks_stop_where_the_address_ends(text):

@@ -1,7 +1,7 @@
 """The `synth_phi` component: PHI entities from shape patterns, name heuristics and the NER before it."""
 
 import re
-from typing import Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -31,6 +31,8 @@ _ADDRESS_WORDS = {
     "po",
 }
 _MAX_LINE_TOKENS = 6
+_SENTENCE_END = {".", "?", "!", ";", ":"}
+_PARTICLES = "van|von|de|der|den|da|di|du|la|le|ten|ter|del|dos|das"  # "Dyan van Gijn"
 # Title-case lines above an address that are not the addressee's name.
 _NOT_ADDRESSEE = {"address", "home", "mailing", "billing", "shipping", "work", "office", "contact", "patient"}
 
@@ -62,6 +64,8 @@ class SynthPhi:
        ("... Hospital") and country names;
     4. the NER's other (clinical) entities.
 
+    A name heuristic's span that contains a shorter NER PHI entity ranks with
+    the NER ("Martim A Pereira" around "Pereira").
     Overlapping candidates are resolved by precedence, then by length; a clinical
     entity that overlaps a PHI candidate is dropped (privacy first). Rule spans
     that do not fall on token boundaries are expanded to the tokens around them.
@@ -94,7 +98,13 @@ class SynthPhi:
         if self.shapes:
             candidates += self._spans(doc, find_shapes(doc.text), SHAPE)
         if self.names:
-            candidates += self._spans(doc, find_names(doc.text), NAME_RULE)
+            ner_phi = [span for priority, span in candidates if priority == NER_PHI]
+            for _, span in self._spans(doc, find_names(doc.text), NAME_RULE):
+                # The whole name around a part the NER found ("Martim A Pereira" around "Pereira").
+                wider = any(
+                    o.start >= span.start and o.end <= span.end and len(o) < len(span) for o in ner_phi
+                )
+                candidates.append((NER_PHI if wider else NAME_RULE, span))
         ents = resolve(candidates)
         if self.shapes:
             ents = address_blocks(doc, ents)
@@ -134,7 +144,8 @@ def _address_line(tokens: Sequence, taken: Set[int]) -> bool:
 
 def _addressee(doc: Doc, street_start: int, taken: Set[int]) -> Optional[Span]:
     """The name on the line above an address that starts a line ("Maureen Thibault" over "41086
-    Kiannonkatu 98"), blank line allowed: two to four capitalized words and nothing else."""
+    Kiannonkatu 98"), blank line allowed: two to four capitalized words or initials, name particles
+    between them ("Dyan van Gijn"), and nothing else."""
     index = street_start - 1
     if index < 0 or not _newline(doc[index]) or doc[index].text.count("\n") > 2:
         return None
@@ -145,11 +156,18 @@ def _addressee(doc: Doc, street_start: int, taken: Set[int]) -> Optional[Span]:
     words = [t for t in doc[start:end] if not t.is_space]
     if not 2 <= len(words) <= 4 or any(t.i in taken for t in words):
         return None
-    if not all(t.is_title and t.is_alpha or re.fullmatch(r"[A-Z]\.?", t.text) for t in words):
+    if not (_name_word(words[0]) and _name_word(words[-1])):
+        return None
+    if not all(_name_word(t) or re.fullmatch(_PARTICLES, t.text) for t in words[1:-1]):
         return None
     if any(t.lower_ in _NOT_ADDRESSEE for t in words):
         return None
     return Span(doc, words[0].i, words[-1].i + 1, label="PATIENT")
+
+
+def _name_word(token) -> bool:
+    """A capitalized word or an initial."""
+    return token.is_title and token.is_alpha or re.fullmatch(r"[A-Z]\.?", token.text) is not None
 
 
 def _newline(token) -> bool:
@@ -170,12 +188,20 @@ def address_blocks(doc: Doc, ents: List[Span]) -> List[Span]:
     ents (List[Span]): Its resolved entities.
     RETURNS (List[Span]): The entities with the streets extended and the address lines added.
     """
-    extended = []
+    # A lone number the NER took for a postcode just before a street is its house number.
+    numbers = {e.start: e for e in ents if len(e) == 1 and e.label_ == "ZIP" and e[0].is_digit}
+    joined = set()
     for ent in ents:
         before = doc[ent.start - 1] if ent.start > 0 else None
         if ent.label_ == "STREET" and before is not None and before.is_digit and before.whitespace_:
-            if not any(other.end == ent.start for other in ents):
-                ent = Span(doc, ent.start - 1, ent.end, label=ent.label_)
+            if before.i in numbers or not any(other.end == ent.start for other in ents):
+                joined.add(before.i)
+    extended = []
+    for ent in ents:
+        if ent.start in joined and ent.start in numbers:
+            continue
+        if ent.label_ == "STREET" and ent.start - 1 in joined:
+            ent = Span(doc, ent.start - 1, ent.end, label=ent.label_)
         extended.append(ent)
     # A state or region code is often a clinical abbreviation too ("PA", "CT", "MS"): on an address
     # line, a clinical entity that is one such code is the address's.
@@ -193,9 +219,22 @@ def address_blocks(doc: Doc, ents: List[Span]) -> List[Span]:
             added.append(addressee)
             taken.update(range(addressee.start, addressee.end))
         index = ent.end
-        # The rest of the street's line may only hold address entities and punctuation.
+        # The rest of the street's line may only hold address entities, punctuation and, right after
+        # the street or a comma, the town ("Apt. 615 Moosleerau Switzerland", "Suite 104 Veszprém VE").
         while index < len(doc) and not _newline(doc[index]):
             token = doc[index]
+            if token.is_punct and token.text in _SENTENCE_END:
+                break
+            if token.i not in taken and not token.is_punct and not token.is_space:
+                # Not after a full stop: "40 Elm St. HTN" may be a new sentence.
+                previous = next(t for t in reversed(doc[:index]) if not t.is_space)
+                town = None if previous.text.endswith(".") else _town(doc, index, label_of)
+                if town is None:
+                    break
+                added.append(town)
+                taken.update(range(town.start, town.end))
+                index = town.end
+                continue
             if not (token.is_punct or token.is_space or label_of.get(token.i) in ADDRESS_LABELS):
                 break
             index += 1
@@ -226,6 +265,28 @@ def address_blocks(doc: Doc, ents: List[Span]) -> List[Span]:
             index = line_end
     kept = [ent for ent in extended if ent.start not in codes or ent.start not in taken]
     return sorted(kept + added, key=lambda span: span.start)
+
+
+def _town(doc: Doc, start: int, label_of: Dict[int, str]) -> Optional[Span]:
+    """Capitalized words from `start` to the end of the line or sentence, or to an address entity
+    ("Moosleerau Switzerland", "SAINT-PRIEST"): at most four words, not a field name ("Phone:"), as a
+    `LOCATION`; else None."""
+    end = start
+    while end < len(doc) and not _newline(doc[end]) and end not in label_of:
+        token = doc[end]
+        if token.is_punct and token.text in _SENTENCE_END | {","}:
+            break
+        end += 1
+    if end < len(doc) and (doc[end].text == ":" or label_of.get(end, ADDRESS_LINE) not in ADDRESS_LABELS):
+        return None  # a field ("Phone:") or another kind of entity follows
+    words = [t for t in doc[start:end] if not (t.is_space or t.is_punct and t.text in {"-", "'"})]
+    while words and words[-1].is_space:
+        words.pop()
+    if not 1 <= len(words) <= _MAX_LINE_TOKENS - 2:
+        return None
+    if not all(t.is_alpha and (t.is_title or t.is_upper) and t.lower_ not in _ADDRESS_WORDS for t in words):
+        return None
+    return Span(doc, words[0].i, words[-1].i + 1, label=ADDRESS_LINE)
 
 
 def _region_code(span: Span) -> bool:

@@ -255,6 +255,14 @@ SHAPE_RULES: List[Rule] = [
         rf"\b\d{{1,5}},?[ \t]+(?i:rue|avenue|boulevard|place|chemin|impasse|all[ée]e|quai|calle|via|rua)"
         rf"[ \t]+{_EURO_NAME}(?:[ \t]+\d{{1,5}}[a-z]?\b(?![.,]\d){_NOT_UNIT_AFTER})?",
     ),
+    # A street type as a word of its own after the name: "Villacher Strasse 89", "Koepenicker Str. 74",
+    # "Rákóczi út 13.", "Hegedûs Gyula utca 76.", "Király u. 15.", "Trenerys gate 232".
+    _rule(
+        "street_european_type_word",
+        "STREET",
+        rf"(?<![\w-]){_NAME}(?:[ \t]+{_NAME})?[ \t]+(?:(?i:stra(?:ß|ss)e|str\.|gasse|allee|platz)|gate|gata|"
+        rf"vej|utca|út|u\.|körút|tér)[ \t]+\d{{1,5}}[a-z]?\b(?![.,]\d){_NOT_UNIT_AFTER}",
+    ),
     # A building number, a street name and its number, then a unit ("9791 Markt 84 Apt. 597",
     # "75956 Rákóczi út 66. Apt. 268", "07960 Aqqusinersuaq 111\n Suite 201"): the unit anchors it.
     _rule(
@@ -307,8 +315,11 @@ SHAPE_RULES: List[Rule] = [
     _rule("age_turned", "AGE", r"(?i:\bturn(?:s|ed)?\s+)(\d{1,3})(?=\s*(?:years?\b|[.!?]|$))", group=1),
 ]
 
-_NAME_OR_INITIAL = rf"(?:{_NAME}|[A-Z]\.)"
-_FULL_NAME = rf"{_NAME}(?:[ \t]+{_NAME_OR_INITIAL}){{0,2}}"
+# An initial with or without its full stop ("John A. Smith", "Ravil G Yefimov"), and the particles
+# of family names ("Dyan van Gijn", "Willemine ten Pas", "Maria da Silva").
+_NAME_OR_INITIAL = rf"(?:{_NAME}|[A-Z]\.|[A-Z](?=[ \t]+{_UPPER}{_LOWER}))"
+_PARTICLE = r"(?-i:van|von|de|der|den|da|di|du|la|le|ten|ter|del|dos|das)"
+_FULL_NAME = rf"{_NAME}(?:[ \t]+(?:{_PARTICLE}[ \t]+(?={_UPPER}))?{_NAME_OR_INITIAL}){{0,2}}"
 _CREDENTIAL = r"(?:MD|M\.D\.|DO|RN|NP|PA|PA-C|PhD|DDS|LPN|CNA|PT|OT|RD|MSW|LCSW|FNP|ANP|CRNA)\b"
 _RELATION = (
     r"(?:wife|husband|daughter|son|sister|brother|mother|father|niece|nephew|aunt|uncle|friend|partner|"
@@ -381,6 +392,11 @@ _NOT_NAME = {
     "Colleague",
     "Colleagues",
     "Everyone",
+    "Apt",
+    "Apartment",
+    "Suite",
+    "Ste",
+    "Box",
     "Who",
     "We",
     "You",
