@@ -228,7 +228,7 @@ def address_blocks(doc: Doc, ents: List[Span]) -> List[Span]:
             if token.i not in taken and not token.is_punct and not token.is_space:
                 # Not after a full stop: "40 Elm St. HTN" may be a new sentence.
                 previous = next(t for t in reversed(doc[:index]) if not t.is_space)
-                town = None if previous.text.endswith(".") else _town(doc, index, label_of)
+                town = None if previous.text.endswith(".") else _town(doc, index, taken, label_of)
                 if town is None:
                     break
                 added.append(town)
@@ -267,12 +267,12 @@ def address_blocks(doc: Doc, ents: List[Span]) -> List[Span]:
     return sorted(kept + added, key=lambda span: span.start)
 
 
-def _town(doc: Doc, start: int, label_of: Dict[int, str]) -> Optional[Span]:
+def _town(doc: Doc, start: int, taken: Set[int], label_of: Dict[int, str]) -> Optional[Span]:
     """Capitalized words from `start` to the end of the line or sentence, or to an address entity
     ("Moosleerau Switzerland", "SAINT-PRIEST"): at most four words, not a field name ("Phone:"), as a
     `LOCATION`; else None."""
     end = start
-    while end < len(doc) and not _newline(doc[end]) and end not in label_of:
+    while end < len(doc) and not _newline(doc[end]) and end not in taken:
         token = doc[end]
         if token.is_punct and token.text in _SENTENCE_END | {","}:
             break
@@ -280,8 +280,6 @@ def _town(doc: Doc, start: int, label_of: Dict[int, str]) -> Optional[Span]:
     if end < len(doc) and (doc[end].text == ":" or label_of.get(end, ADDRESS_LINE) not in ADDRESS_LABELS):
         return None  # a field ("Phone:") or another kind of entity follows
     words = [t for t in doc[start:end] if not (t.is_space or t.is_punct and t.text in {"-", "'"})]
-    while words and words[-1].is_space:
-        words.pop()
     if not 1 <= len(words) <= _MAX_LINE_TOKENS - 2:
         return None
     if not all(t.is_alpha and (t.is_title or t.is_upper) and t.lower_ not in _ADDRESS_WORDS for t in words):
