@@ -194,6 +194,7 @@ def test_month_names_need_date_context():
         "Dear Anna Smith, thank you",  # a greeting only when the name ends its line
         "called EMS and was named in the report",
         "We moved here from Norway. Patient lives alone; Daughter lives nearby. She lives with You.",
+        "Foley stays in place. Drain stays in.",
     ],
 )
 def test_greetings_and_sign_offs_without_a_person(text):

@@ -481,7 +481,7 @@ NAME_RULES: List[Rule] = [
         "resident",
         "PATIENT",
         rf"(?<![\w.-])({_NAME}(?:[ \t]+(?:{_NAME}|[A-Z]\.?)){{0,2}})(?=[ \t]+(?:lives|lived|resides|resided|"
-        r"stays|moved)[ \t]+(?:at|on|in|with|alone|nearby|here)\b)",
+        r"moved)[ \t]+(?:at|on|in|with|alone|nearby|here)\b)",
         group=1,
     ),
     _rule(
