@@ -7,7 +7,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from ..labels import DEFAULT_PHI_LABELS
-from .patterns import find_names, find_shapes
+from .patterns import NAME_PARTICLES, find_names, find_shapes
 
 # Precedence of overlapping candidates, highest first (see `SynthPhi`).
 SHAPE, NER_PHI, NAME_RULE, NER_OTHER = 0, 1, 2, 3
@@ -32,7 +32,6 @@ _ADDRESS_WORDS = {
 }
 _MAX_LINE_TOKENS = 6
 _SENTENCE_END = {".", "?", "!", ";", ":"}
-_PARTICLES = "van|von|de|der|den|da|di|du|la|le|ten|ter|del|dos|das"  # "Dyan van Gijn"
 # Title-case lines above an address that are not the addressee's name.
 _NOT_ADDRESSEE = {"address", "home", "mailing", "billing", "shipping", "work", "office", "contact", "patient"}
 
@@ -158,7 +157,7 @@ def _addressee(doc: Doc, street_start: int, taken: Set[int]) -> Optional[Span]:
         return None
     if not (_name_word(words[0]) and _name_word(words[-1])):
         return None
-    if not all(_name_word(t) or re.fullmatch(_PARTICLES, t.text) for t in words[1:-1]):
+    if not all(_name_word(t) or re.fullmatch(NAME_PARTICLES, t.text) for t in words[1:-1]):
         return None
     if any(t.lower_ in _NOT_ADDRESSEE for t in words):
         return None
@@ -189,7 +188,7 @@ def address_blocks(doc: Doc, ents: List[Span]) -> List[Span]:
     RETURNS (List[Span]): The entities with the streets extended and the address lines added.
     """
     # A lone number the NER took for a postcode just before a street is its house number.
-    numbers = {e.start: e for e in ents if len(e) == 1 and e.label_ == "ZIP" and e[0].is_digit}
+    numbers = {e.start for e in ents if len(e) == 1 and e.label_ == "ZIP" and e[0].is_digit}
     joined = set()
     for ent in ents:
         before = doc[ent.start - 1] if ent.start > 0 else None
@@ -205,7 +204,7 @@ def address_blocks(doc: Doc, ents: List[Span]) -> List[Span]:
         extended.append(ent)
     # A state or region code is often a clinical abbreviation too ("PA", "CT", "MS"): on an address
     # line, a clinical entity that is one such code is the address's.
-    codes = {ent.start: ent for ent in extended if _region_code(ent) and ent.label_ not in ADDRESS_LABELS}
+    codes = {ent.start for ent in extended if _region_code(ent) and ent.label_ not in ADDRESS_LABELS}
     taken = {i for ent in extended for i in range(ent.start, ent.end) if ent.start not in codes}
     label_of = {
         i: ent.label_ for ent in extended for i in range(ent.start, ent.end) if ent.start not in codes
@@ -219,8 +218,8 @@ def address_blocks(doc: Doc, ents: List[Span]) -> List[Span]:
             added.append(addressee)
             taken.update(range(addressee.start, addressee.end))
         index = ent.end
-        # The rest of the street's line may only hold address entities, punctuation and, right after
-        # the street or a comma, the town ("Apt. 615 Moosleerau Switzerland", "Suite 104 Veszprém VE").
+        # The rest of the street's line may only hold address entities, punctuation and, not after a
+        # full stop, the town ("Apt. 615 Moosleerau Switzerland", "Suite 104 Veszprém VE").
         while index < len(doc) and not _newline(doc[index]):
             token = doc[index]
             if token.is_punct and token.text in _SENTENCE_END:

@@ -318,8 +318,8 @@ SHAPE_RULES: List[Rule] = [
 # An initial with or without its full stop ("John A. Smith", "Ravil G Yefimov"), and the particles
 # of family names ("Dyan van Gijn", "Willemine ten Pas", "Maria da Silva").
 _NAME_OR_INITIAL = rf"(?:{_NAME}|[A-Z]\.|[A-Z](?=[ \t]+{_UPPER}{_LOWER}))"
-_PARTICLE = r"(?-i:van|von|de|der|den|da|di|du|la|le|ten|ter|del|dos|das)"
-_FULL_NAME = rf"{_NAME}(?:[ \t]+(?:{_PARTICLE}[ \t]+(?={_UPPER}))?{_NAME_OR_INITIAL}){{0,2}}"
+NAME_PARTICLES = "van|von|de|der|den|da|di|du|la|le|ten|ter|del|dos|das"
+_FULL_NAME = rf"{_NAME}(?:[ \t]+(?:(?-i:{NAME_PARTICLES})[ \t]+(?={_UPPER}))?{_NAME_OR_INITIAL}){{0,2}}"
 _CREDENTIAL = r"(?:MD|M\.D\.|DO|RN|NP|PA|PA-C|PhD|DDS|LPN|CNA|PT|OT|RD|MSW|LCSW|FNP|ANP|CRNA)\b"
 _RELATION = (
     r"(?:wife|husband|daughter|son|sister|brother|mother|father|niece|nephew|aunt|uncle|friend|partner|"
