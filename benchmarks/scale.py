@@ -123,7 +123,9 @@ def main() -> None:
     )
     parser.add_argument("--mlm-pipeline", default=None)
     parser.add_argument("--mlm-sizes", type=int, nargs="+", default=[1000])
-    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2], help="local process counts")
+    parser.add_argument(
+        "--processes", type=int, nargs="*", default=[1, 2], help="local process counts; none: Ray only"
+    )
     parser.add_argument("--ray", action="store_true", help="also measure the Ray backend")
     parser.add_argument("--output", type=Path, default=Path("metrics/scale.json"))
     args = parser.parse_args()

@@ -8,7 +8,7 @@ from conftest import make_doc
 from typer.testing import CliRunner
 
 from spacy_synthnotes.cli import app
-from spacy_synthnotes.phi import find_identifiers, find_names, find_shapes
+from spacy_synthnotes.phi import find_identifiers, find_listed_names, find_names, find_shapes
 from spacy_synthnotes.phi.evaluate import PhiScorer, is_hipaa
 
 
@@ -209,6 +209,42 @@ def test_name_heuristics_do_not_cross_lines_or_take_headings():
 def test_a_name_particle_needs_a_name_after_it():
     text = "Mr. Smith de novo. Dr. Jones da capo."
     assert [text[m.start : m.end] for m in find_names(text)] == ["Smith", "Jones"]
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("Have you heard Petr Kloz speak yet?", ["Petr Kloz"]),
+        ("Patient Jane Smith was seen.", ["Jane Smith"]),  # "Patient" is not a name
+        ("Mary Ann Smith called the clinic", ["Mary Ann Smith"]),
+        ("Anna Wilson's daughter visited", ["Anna Wilson"]),  # a possessive
+        ("Sean O'Brien came in; Julieta S Almeida signed", ["Sean O'Brien", "Julieta S Almeida"]),
+        ("tennis player Hülya Bouwmeester over visa", ["Hülya Bouwmeester"]),
+        # Eponyms, particles, given names that are English words, a given name alone, facilities.
+        ("History of Charcot Marie Tooth disease and Anna Wilson's disease.", []),
+        ("Von Hippel Lindau syndrome; Babinski sign absent; Rose Bengal stain.", []),
+        ("Max Dose 40 mg. Iris Nevus noted. Ray Count normal. Will Follow up.", []),
+        ("Wilson disease in June; Jude Medical valve; Dana seen today.", []),
+        ("Jane M. was seen", []),  # an initial is not a second name
+    ],
+)
+def test_listed_names(text, expected):
+    assert [(text[m.start : m.end], m.label) for m in find_listed_names(text)] == [
+        (name, "PATIENT") for name in expected
+    ]
+
+
+def test_listed_names_rank_below_clinical_entities_and_can_be_turned_off():
+    text = "Seen with Petr Kloz today; Addison Crisis ruled out."
+    assert phi_ents(text) == [("Petr Kloz", "PATIENT"), ("Addison Crisis", "PATIENT")]
+    # A clinical entity of the NER wins over a listed name; a PHI entity inside one widens to it.
+    assert phi_ents(text, [("Kloz", "PATIENT"), ("Addison Crisis", "PROBLEM")]) == [
+        ("Petr Kloz", "PATIENT"),
+        ("Addison Crisis", "PROBLEM"),
+    ]
+    nlp = spacy.blank("en")
+    nlp.add_pipe("synth_phi", config={"name_list": False})
+    assert [e.text for e in nlp(text).ents] == []
 
 
 def test_synth_phi_merges_rules_and_ner_with_precedence():

@@ -7,10 +7,10 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from ..labels import DEFAULT_PHI_LABELS
-from .patterns import NAME_PARTICLES, find_names, find_shapes
+from .patterns import NAME_PARTICLES, find_listed_names, find_names, find_shapes
 
 # Precedence of overlapping candidates, highest first (see `SynthPhi`).
-SHAPE, NER_PHI, NAME_RULE, NER_OTHER = 0, 1, 2, 3
+SHAPE, NER_PHI, NAME_RULE, NER_OTHER, LISTED_NAME = 0, 1, 2, 3, 4
 # Entities that hold a place in a postal address, and the label of the lines found to continue one.
 ADDRESS_LABELS = {"STREET", "CITY", "STATE", "ZIP", "COUNTRY", "LOCATION", "LOCATION-OTHER"}
 ADDRESS_LINE = "LOCATION"
@@ -39,13 +39,18 @@ _NOT_ADDRESSEE = {"address", "home", "mailing", "billing", "shipping", "work", "
 @Language.factory(
     "synth_phi",
     assigns=["doc.ents"],
-    default_config={"shapes": True, "names": True, "phi_labels": None},
+    default_config={"shapes": True, "names": True, "name_list": True, "phi_labels": None},
 )
 def make_synth_phi(
-    nlp: Language, name: str, shapes: bool, names: bool, phi_labels: Optional[List[str]]
+    nlp: Language,
+    name: str,
+    shapes: bool,
+    names: bool,
+    name_list: bool,
+    phi_labels: Optional[List[str]],
 ) -> "SynthPhi":
     """Create a `synth_phi` component (see `SynthPhi`)."""
-    return SynthPhi(name, shapes=shapes, names=names, phi_labels=phi_labels)
+    return SynthPhi(name, shapes=shapes, names=names, name_list=name_list, phi_labels=phi_labels)
 
 
 class SynthPhi:
@@ -61,10 +66,13 @@ class SynthPhi:
        signatures, header fields ("Patient: X"), relatives ("daughter Mary"),
        introductions ("my name is X", "last name: X"), facility names
        ("... Hospital") and country names;
-    4. the NER's other (clinical) entities.
+    4. the NER's other (clinical) entities;
+    5. listed names: a given name of Faker's name lists followed by a second
+       name ("Petr Kloz", "Hülya Bouwmeester"), found wherever the sources
+       above found nothing.
 
-    A name heuristic's span that contains a shorter NER PHI entity ranks with
-    the NER ("Martim A Pereira" around "Pereira").
+    A name heuristic's or listed name's span that contains a shorter NER PHI
+    entity ranks with the NER ("Martim A Pereira" around "Pereira").
     Overlapping candidates are resolved by precedence, then by length; a clinical
     entity that overlaps a PHI candidate is dropped (privacy first). Rule spans
     that do not fall on token boundaries are expanded to the tokens around them.
@@ -73,6 +81,7 @@ class SynthPhi:
 
     shapes (bool): Use the shape patterns (and address blocks).
     names (bool): Use the name heuristics.
+    name_list (bool): Use the listed names.
     phi_labels (Optional[Sequence[str]]): Which NER labels are PHI; None means
         the default PHI labels of `synth_notes`.
     """
@@ -83,11 +92,13 @@ class SynthPhi:
         *,
         shapes: bool = True,
         names: bool = True,
+        name_list: bool = True,
         phi_labels: Optional[Sequence[str]] = None,
     ):
         self.name = name
         self.shapes = shapes
         self.names = names
+        self.name_list = name_list
         self.phi_labels = set(DEFAULT_PHI_LABELS if phi_labels is None else phi_labels)
 
     def __call__(self, doc: Doc) -> Doc:
@@ -96,14 +107,16 @@ class SynthPhi:
             candidates.append((NER_PHI if ent.label_ in self.phi_labels else NER_OTHER, ent))
         if self.shapes:
             candidates += self._spans(doc, find_shapes(doc.text), SHAPE)
+        ner_phi = [span for priority, span in candidates if priority == NER_PHI]
+        names = []
         if self.names:
-            ner_phi = [span for priority, span in candidates if priority == NER_PHI]
-            for _, span in self._spans(doc, find_names(doc.text), NAME_RULE):
-                # The whole name around a part the NER found ("Martim A Pereira" around "Pereira").
-                wider = any(
-                    o.start >= span.start and o.end <= span.end and len(o) < len(span) for o in ner_phi
-                )
-                candidates.append((NER_PHI if wider else NAME_RULE, span))
+            names += self._spans(doc, find_names(doc.text), NAME_RULE)
+        if self.name_list:
+            names += self._spans(doc, find_listed_names(doc.text), LISTED_NAME)
+        for priority, span in names:
+            # The whole name around a part the NER found ("Martim A Pereira" around "Pereira").
+            wider = any(o.start >= span.start and o.end <= span.end and len(o) < len(span) for o in ner_phi)
+            candidates.append((NER_PHI if wider else priority, span))
         ents = resolve(candidates)
         if self.shapes:
             ents = address_blocks(doc, ents)

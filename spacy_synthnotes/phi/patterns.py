@@ -7,12 +7,16 @@ keep doses ("5/325 mg"), vitals ("BP 120/80"), scores ("GCS 15", "pain 2/10",
 "strength 4/5") and lab values out.
 """
 
+import importlib
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterable, List, Pattern, Sequence, Tuple
+from functools import cache
+from typing import Callable, FrozenSet, Iterable, List, Pattern, Sequence, Tuple
 
+from faker.config import AVAILABLE_LOCALES
 from faker.providers.address.en import Provider as _EnAddress
 from faker.providers.address.en_US import Provider as _UsAddress
+from spacy.lang.en.stop_words import STOP_WORDS
 
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
@@ -44,7 +48,7 @@ _NOT_DATE_AFTER = (
 # letters, and Latin Extended-A (Ā-ž), whose capitals and lower-case letters alternate.
 _UPPER = r"[A-ZÀ-ÖØ-ÞĀ-Ž]"
 _LOWER = r"[a-zß-öø-ÿĀ-ž]"
-_NAME = rf"(?-i:{_UPPER}{_LOWER}+(?:[-']{_UPPER}{_LOWER}+)?)"
+_NAME = rf"(?-i:(?:[OD]['’])?{_UPPER}{_LOWER}+(?:[-']{_UPPER}{_LOWER}+)?)"
 
 _STREET_SUFFIX = "|".join(
     sorted(
@@ -531,6 +535,72 @@ def find_shapes(text: str) -> List[Match]:
 def find_names(text: str) -> List[Match]:
     """Person and facility names found by context heuristics (titles, signatures, relations)."""
     return resolve_overlaps(_find(NAME_RULES, text))
+
+
+# Given names that are also English words, several of them in clinical text ("Iris", "Ray", "Senna",
+# "Cord", "Floor", "Max"): found among Faker's given names by looking them up in the lower-case words of
+# the demo, MACCROBAT and NCBI Disease texts, plus the usual English-word names.
+_ENGLISH_GIVEN_NAMES = {
+    "Art", "Aura", "Beta", "Bill", "Canal", "Carina", "Chase", "Chi", "Comfort", "Constant", "Cord",
+    "Corona", "Crystal", "Dawn", "Del", "Don", "Ester", "Faith", "Feline", "Flora", "Floor", "Frank",
+    "Gene", "Grace", "Grant", "Guy", "Harm", "Harsh", "Hemi", "Hope", "Ion", "Iris", "Jack", "Jet",
+    "Joy", "Lady", "Lies", "Line", "Lot", "Man", "Mark", "Max", "Nail", "Neo", "Odd", "Oto", "Owe",
+    "Pat", "Ray", "Rim", "Rose", "Rosette", "Said", "Santa", "Senna", "Sera", "Serine", "Sole", "Sue",
+    "Tan", "Till", "Titin", "Tone", "Urban", "Valid", "Valves", "Ver", "Ward", "Will", "Willi",
+}  # fmt: skip
+# Words after a name that make it an eponym, not a person ("Wilson disease", "Babinski sign").
+_EPONYM_AFTER = (
+    r"(?![ \t]*(?:['’]s)?[ \t]*(?i:disease|syndrome|sign|test|reflex|maneuver|manoeuvre|procedure|operation|"
+    r"classification|criteria|scale|score|stain|tumou?r|palsy|phenomenon|anomaly|malformation|fracture|"
+    r"lymphoma|sarcoma|type|method|technique)\b)"
+)
+# A run of name words at every word start (overlapping), so "Patient Jane Smith" yields "Jane Smith".
+_LISTED_NAME = re.compile(rf"(?<![\w.'’-])(?=({_FULL_NAME})(?![\w-]|['’](?!s\b)){_EPONYM_AFTER})")
+
+
+@cache
+def given_names() -> FrozenSet[str]:
+    """Given names of every Faker locale (Latin script), less English words.
+
+    Faker's generic "en" locale is left out: its list holds English words ("Case", "Colon", "Male").
+    """
+    names = set()
+    for locale in AVAILABLE_LOCALES:
+        if locale == "en":
+            continue
+        try:
+            provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        except ImportError:  # a locale without a person provider of its own
+            continue
+        for attribute in ("first_names", "first_names_male", "first_names_female"):
+            listed = getattr(provider, attribute, None)
+            if isinstance(listed, (list, tuple, dict)):
+                names.update(listed)
+    return frozenset(
+        name
+        for name in names
+        if re.fullmatch(rf"{_UPPER}{_LOWER}+", name)
+        and name.lower() not in STOP_WORDS
+        and name not in _ENGLISH_GIVEN_NAMES
+        and name not in _NOT_NAME
+        and name.lower() not in NAME_PARTICLES.split("|")
+    )
+
+
+def find_listed_names(text: str) -> List[Match]:
+    """Person names that start with a listed given name and have a second name ("Petr Kloz").
+
+    A given name alone is not enough ("Wilson", "June" are eponyms and months in clinical text);
+    names before "disease", "sign", "syndrome"... are eponyms and left alone.
+    """
+    given = given_names()
+    found = []
+    for m in _LISTED_NAME.finditer(text):
+        start, end = _trim_name(text, *m.span(1))
+        words = text[start:end].split()
+        if len(words) >= 2 and words[0] in given and not re.fullmatch(r"[A-Z]\.?", words[-1]):
+            found.append(Match(start, end, "PATIENT", "listed_name"))
+    return resolve_overlaps(found)
 
 
 def find_identifiers(text: str, names: bool = True) -> List[Match]:
