@@ -54,7 +54,7 @@ def make_synth_phi(
 
 
 class SynthPhi:
-    """Mark PHI as entities, merging three sources with a fixed precedence.
+    """Mark PHI as entities, merging rules and the NER with a fixed precedence.
 
     Place it after a statistical NER (or first, to use the rules alone) and
     before `synth_notes`. Candidates, highest precedence first:
