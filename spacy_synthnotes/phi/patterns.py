@@ -542,7 +542,7 @@ def find_names(text: str) -> List[Match]:
 # the demo, MACCROBAT and NCBI Disease texts, plus the usual English-word names.
 _ENGLISH_GIVEN_NAMES = {
     "Art", "Aura", "Beta", "Bill", "Canal", "Carina", "Chase", "Chi", "Comfort", "Constant", "Cord",
-    "Corona", "Crystal", "Dawn", "Del", "Don", "Ester", "Faith", "Feline", "Flora", "Floor", "Frank",
+    "Corona", "Crystal", "Dawn", "Don", "Ester", "Faith", "Feline", "Flora", "Floor", "Frank",
     "Gene", "Grace", "Grant", "Guy", "Harm", "Harsh", "Hemi", "Hope", "Ion", "Iris", "Jack", "Jet",
     "Joy", "Lady", "Lies", "Line", "Lot", "Man", "Mark", "Max", "Nail", "Neo", "Odd", "Oto", "Owe",
     "Pat", "Ray", "Rim", "Rose", "Rosette", "Said", "Santa", "Senna", "Sera", "Serine", "Sole", "Sue",
@@ -583,7 +583,7 @@ def given_names() -> FrozenSet[str]:
         and name.lower() not in STOP_WORDS
         and name not in _ENGLISH_GIVEN_NAMES
         and name not in _NOT_NAME
-        and name.lower() not in NAME_PARTICLES.split("|")
+        and not re.fullmatch(NAME_PARTICLES, name.lower())
     )
 
 
