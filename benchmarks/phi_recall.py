@@ -1,7 +1,7 @@
 """PHI detection recall/precision and residual-PHI leftovers on the demo test split and real corpora.
 
     python benchmarks/phi_recall.py --demo corpus/demo/test.spacy [--ner training/ner/model-best] \
-        [--shared ../shared/data] [--output metrics/phi_recall.json]
+        [--shared ../shared/data] [--corpora demo-test presidio ...] [--output metrics/phi_recall.json]
 
 Pipelines measured in one run: `rules` (synth_phi alone) and, with --ner, `ner+rules` (the trained NER
 followed by synth_phi). Corpora: the demo test split (our labels), the Presidio synthetic PII set (types
@@ -130,6 +130,9 @@ def residual_leftovers(nlp: Language, docs: List[Doc]) -> Dict[str, int]:
     }
 
 
+CORPORA = ["demo-test", "presidio", "maccrobat-date-age", "maccrobat-calendar-dates"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -138,16 +141,20 @@ def main() -> None:
     parser.add_argument("--ner", type=str, default=None, help="trained NER pipeline to put before synth_phi")
     parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
     parser.add_argument("--output", type=Path, default=Path("metrics/phi_recall.json"))
+    parser.add_argument("--corpora", nargs="+", choices=CORPORA, default=CORPORA, help="corpora to measure")
     args = parser.parse_args()
 
     blank = spacy.blank("en")
-    corpora = {"demo-test": (list(DocBinCorpus(args.demo).docs(blank)), {})}
+    corpora = {}
+    if "demo-test" in args.corpora:
+        corpora["demo-test"] = (list(DocBinCorpus(args.demo).docs(blank)), {})
     presidio = args.shared / "presidio_synth_pii" / "synth_dataset_v2.json"
-    if presidio.exists():
+    if presidio.exists() and "presidio" in args.corpora:
         corpora["presidio"] = (presidio_docs(presidio, blank), {})
     maccrobat = args.shared / "maccrobat2020" / "MACCROBAT2020"
-    if maccrobat.exists():
+    if maccrobat.exists() and "maccrobat-date-age" in args.corpora:
         corpora["maccrobat-date-age"] = (maccrobat_docs(maccrobat, blank), MACCROBAT_MAP)
+    if maccrobat.exists() and "maccrobat-calendar-dates" in args.corpora:
         calendar = maccrobat_docs(maccrobat, blank, calendar_only=True)
         corpora["maccrobat-calendar-dates"] = (calendar, MACCROBAT_MAP)
 

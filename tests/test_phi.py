@@ -220,6 +220,16 @@ def test_a_name_particle_needs_a_name_after_it():
         ("Anna Wilson's daughter visited", ["Anna Wilson"]),  # a possessive
         ("Sean O'Brien came in; Julieta S Almeida signed", ["Sean O'Brien", "Julieta S Almeida"]),
         ("tennis player Hülya Bouwmeester over visa", ["Hülya Bouwmeester"]),
+        # A given name alone where the context makes it a person: a subject, a speaker, a greeting.
+        ("Seen today. Maria reports chest pain; Enrico said no.", ["Maria", "Enrico"]),
+        ("Signed: Dr. Smith\nOtakar was seen", ["Otakar"]),  # a subject at the start of a line
+        ("Nurse: call back?\nElla: What a relief.", ["Ella"]),
+        ("Hi Freddy, I'm writing about my refill", ["Freddy"]),
+        ("a block on my card? my name is lena andersson.", ["lena andersson"]),
+        ("hello, my name is kati and", ["kati"]),
+        # ...and not: after a code or a name word, places and months, headings, words that are no name.
+        ("Patients with G6PD Wayne underwent splenectomy; France was the origin; June was warm.", []),
+        ("Plan: Dana seen today.\nHi There, Dear Team, my name is not known; my name is on it.", []),
         # Eponyms, particles, given names that are English words, a given name alone, facilities.
         ("History of Charcot Marie Tooth disease and Anna Wilson's disease.", []),
         ("Von Hippel Lindau syndrome; Babinski sign absent; Rose Bengal stain.", []),

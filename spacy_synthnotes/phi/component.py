@@ -68,8 +68,10 @@ class SynthPhi:
        ("... Hospital") and country names;
     4. the NER's other (clinical) entities;
     5. listed names: a given name of Faker's name lists followed by a second
-       name ("Petr Kloz", "Hülya Bouwmeester"), found wherever the sources
-       above found nothing.
+       name ("Petr Kloz", "Hülya Bouwmeester"), or alone as the subject of a
+       verb that takes a person ("Maria reports"), a transcript's speaker
+       ("Ella: ...") or the name in a greeting ("Hi Freddy, I'm..."), found
+       wherever the sources above found nothing.
 
     A name heuristic's or listed name's span that contains a shorter NER PHI
     entity ranks with the NER ("Martim A Pereira" around "Pereira").

@@ -587,11 +587,40 @@ def given_names() -> FrozenSet[str]:
     )
 
 
-def find_listed_names(text: str) -> List[Match]:
-    """Person names that start with a listed given name and have a second name ("Petr Kloz").
+# Verbs whose subject is a person: "Maria reports", "Enrico shouted", "Asya spent a year".
+_PERSON_VERB = (
+    r"(?:reports|reported|states|stated|says|said|denies|denied|complains|complained|presents|presented|"
+    r"was|is|has|had|notes|noted|returns|returned|arrived|came|went|called|calls|feels|felt|describes|"
+    r"described|endorses|endorsed|admits|admitted|tells|told|wants|wanted|asks|asked|agrees|agreed|"
+    r"declines|declined|underwent|lives|lived|works|worked|began|spent|shouted|thinks|thought|knows|"
+    r"knew|walked|drove|fell|woke|smokes|drinks|takes|took)"
+)
+# A listed given name alone, where the context makes it a person: the subject of such a verb, a
+# speaker at the start of a transcript line ("Ella: ..."), a greeting that goes on after its comma
+# ("Hi Freddy, I'm writing about").
+_LISTED_ALONE = re.compile(
+    rf"(?<![\w.'’-])(?P<subject>{_NAME})(?=[ \t]+{_PERSON_VERB}\b)"
+    rf"|(?m:^[ \t]*(?P<speaker>{_NAME})(?=[ \t]*:))"
+    rf"|(?im:^[ \t]*(?:dear|hi|hello|hey)[ \t]+)(?P<greeting>{_FULL_NAME})(?=[ \t]*[,!])"
+)
+# An introduction in lower case: "my name is lena andersson".
+_LOWER_INTRODUCTION = re.compile(rf"{_INTRODUCTION}(?-i:([a-zß-öø-ÿ]+)(?:[ \t]+([a-zß-öø-ÿ]+))?)\b")
+# Given names that are also places or months ("France was", "June is"): not a person alone.
+_PLACES_AND_MONTHS = (
+    _COUNTRIES
+    | set(_UsAddress.states)
+    | {"January", "February", "March", "April", "May", "June", "July", "August", "September"}
+    | {"October", "November", "December"}
+)
 
-    A given name alone is not enough ("Wilson", "June" are eponyms and months in clinical text);
-    names before "disease", "sign", "syndrome"... are eponyms and left alone.
+
+def find_listed_names(text: str) -> List[Match]:
+    """Person names that start with a listed given name.
+
+    A listed given name followed by a second name ("Petr Kloz"), or alone where the context makes it a
+    person (`_LISTED_ALONE`, `_LOWER_INTRODUCTION`). A given name alone is not enough elsewhere ("Wilson",
+    "June" are eponyms and months in clinical text); names before "disease", "sign", "syndrome"... are
+    eponyms and left alone.
     """
     given = given_names()
     found = []
@@ -600,6 +629,24 @@ def find_listed_names(text: str) -> List[Match]:
         words = text[start:end].split()
         if len(words) >= 2 and words[0] in given and not re.fullmatch(r"[A-Z]\.?", words[-1]):
             found.append(Match(start, end, "PATIENT", "listed_name"))
+    for m in _LISTED_ALONE.finditer(text):
+        kind = m.lastgroup or ""
+        start, end = _trim_name(text, *m.span(kind))
+        first = text[start:end].split()[0] if start < end else ""
+        if first not in given or first in _PLACES_AND_MONTHS:
+            continue
+        # The subject is the first word of its phrase, not the last of a name or a code ("G6PD Wayne").
+        before = text[:start].rstrip(" \t")
+        if kind == "subject" and before and before[-1] != "\n":
+            if not re.fullmatch(r"[a-z]+|.*[^\w'’]", before.rsplit(None, 1)[-1]):
+                continue
+        found.append(Match(start, end, "PATIENT", f"listed_{kind}"))
+    for m in _LOWER_INTRODUCTION.finditer(text):
+        if m.group(1).title() not in given:
+            continue
+        second = m.group(2)
+        end = m.end(2) if second and second not in STOP_WORDS else m.end(1)
+        found.append(Match(m.start(1), end, "PATIENT", "listed_introduction"))
     return resolve_overlaps(found)
 
 
