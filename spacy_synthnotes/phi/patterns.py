@@ -636,7 +636,7 @@ def find_listed_names(text: str) -> List[Match]:
         if first not in given or first in _PLACES_AND_MONTHS:
             continue
         # The subject is the first word of its phrase, not the last of a name or a code ("G6PD Wayne").
-        before = text[:start].rstrip(" \t")
+        before = text[max(0, start - 80) : start].rstrip(" \t")
         if kind == "subject" and before and before[-1] != "\n":
             if not re.fullmatch(r"[a-z]+|.*[^\w'’]", before.rsplit(None, 1)[-1]):
                 continue
