@@ -605,13 +605,8 @@ _LISTED_ALONE = re.compile(
 )
 # An introduction in lower case: "my name is lena andersson".
 _LOWER_INTRODUCTION = re.compile(rf"{_INTRODUCTION}(?-i:([a-zß-öø-ÿ]+)(?:[ \t]+([a-zß-öø-ÿ]+))?)\b")
-# Given names that are also places or months ("France was", "June is"): not a person alone.
-_PLACES_AND_MONTHS = (
-    _COUNTRIES
-    | set(_UsAddress.states)
-    | {"January", "February", "March", "April", "May", "June", "July", "August", "September"}
-    | {"October", "November", "December"}
-)
+# Given names that are also places ("France was", "Georgia is"): not a person alone, nor a month.
+_PLACES = _COUNTRIES | set(_UsAddress.states)
 
 
 def find_listed_names(text: str) -> List[Match]:
@@ -633,7 +628,7 @@ def find_listed_names(text: str) -> List[Match]:
         kind = m.lastgroup or ""
         start, end = _trim_name(text, *m.span(kind))
         first = text[start:end].split()[0] if start < end else ""
-        if first not in given or first in _PLACES_AND_MONTHS:
+        if first not in given or first in _PLACES or re.fullmatch(_MONTH_NAME, first):
             continue
         # The subject is the first word of its phrase, not the last of a name or a code ("G6PD Wayne").
         before = text[max(0, start - 80) : start].rstrip(" \t")
