@@ -17,12 +17,15 @@ from spacy_synthnotes.generators.entity_format import (
     END,
     OPEN,
     mark_note,
+    note_parts,
     parse_marked,
     serialize_plan,
 )
+from spacy_synthnotes.labels import DEFAULT_PHI_LABELS
 from spacy_synthnotes.readers import DocBinCorpus
-from spacy_synthnotes.training.causal import PrivacySettings, privacy_settings, train_causal
+from spacy_synthnotes.training.causal import PrivacySettings, privacy_settings, split_note, train_causal
 from spacy_synthnotes.training.common import load_config
+from spacy_synthnotes.training.corpus import TrainingNote
 
 ROOT = Path(__file__).parents[1]
 TINY = {
@@ -139,6 +142,57 @@ def test_plan_serialization_is_one_line_per_entity():
     assert prompt.startswith("<|plan|>note type: progress note") and prompt.endswith("<|note|>")
 
 
+def test_long_notes_are_cut_at_line_ends_outside_entities():
+    text = "HPI: cough.\nMeds: aspirin\n81 mg daily.\nPlan: rest.\n"
+    entities = [(5, 10), (18, 31)]  # "cough"; "aspirin\n81 mg" spans a line end: no cut inside it
+
+    def cost(start, end):
+        return end - start  # one "token" per character
+
+    assert note_parts(text, entities, cost, 100) == [(0, len(text))]
+    parts = note_parts(text, entities, cost, 20)
+    assert parts == [(0, 12), (12, 39), (39, 51)]
+    assert "".join(text[a:b] for a, b in parts) == text
+    assert all(text[b - 1] == "\n" for _, b in parts)
+    assert text[12:39] == "Meds: aspirin\n81 mg daily.\n"  # over budget, but one line once joined: kept whole
+    assert note_parts("", [], cost, 5) == [(0, 0)]
+    assert note_parts("one long line without an end", [], cost, 5) == [(0, 28)]
+
+
+def test_plan_of_a_part_says_which_part():
+    assert serialize_plan([("DRUG", "x")], "discharge summary", (2, 3)).splitlines()[:3] == [
+        "<|plan|>note type: discharge summary",
+        "part: 2 of 3",
+        "DRUG: x",
+    ]
+    assert "part:" not in serialize_plan([("DRUG", "x")], "note", (1, 1))
+
+
+def test_training_cuts_a_long_note_into_examples_that_fit(causal_model, test_docs):
+    from transformers import AutoTokenizer
+
+    from spacy_synthnotes.training.causal import note_texts
+
+    tokenizer = AutoTokenizer.from_pretrained(str(causal_model))
+    docs, _ = test_docs
+    doc = max(docs, key=len)
+    note = TrainingNote(
+        doc.text, [(e.start_char, e.end_char, e.label_) for e in doc.ents], "discharge summary"
+    )
+    parts = split_note(note, tokenizer, 384)
+    assert len(parts) > 1 and "".join(p.text for p in parts) == note.text
+    assert [p.part for p in parts] == [(k, len(parts)) for k in range(1, len(parts) + 1)]
+    assert [(p.text[a:b], label) for p in parts for a, b, label in p.entities] == [
+        (e.text, e.label_) for e in doc.ents
+    ]
+    for part in parts:
+        prompt, target = note_texts(part)
+        assert f"part: {part.part[0]} of {len(parts)}" in prompt
+        assert len(tokenizer(prompt + target, add_special_tokens=False)["input_ids"]) <= 384
+    short = TrainingNote("Pt c/o cough.", [(7, 12, "PROBLEM")])
+    assert split_note(short, tokenizer, 384) == [short]
+
+
 # -- the generator ---------------------------------------------------------------------------------
 
 
@@ -169,6 +223,18 @@ def test_pipe_spans_are_exact_and_constrained_decoding_covers_the_plan(causal_mo
         assert {(e.start_char, e.end_char): e.label_ for e in synthetic.ents} == written
         assert [e.label_ for e in synthetic.ents] == [e.label_ for e in doc.ents]
     assert component.privacy is None
+
+
+def test_a_long_note_is_written_in_parts_with_every_entity(causal_model, test_docs):
+    docs, _ = test_docs
+    doc = max(docs, key=len)
+    nlp = synth_nlp(causal_model, max_new_tokens=384)
+    synthetic, report = nlp(doc)._.synthetic, nlp(doc)._.synthetic_report
+    assert report["parts"] > 1
+    assert report["entities_missing"] == 0 and report["entities_written"] == len(doc.ents)
+    assert [e.label_ for e in synthetic.ents] == [e.label_ for e in doc.ents]
+    kept = [e.text for e in doc.ents if e.label_ not in DEFAULT_PHI_LABELS]
+    assert kept and [e.text for e in synthetic.ents if e.label_ not in DEFAULT_PHI_LABELS] == kept
 
 
 def test_unconstrained_decoding_counts_what_is_missing(causal_model, short_docs):

@@ -8,7 +8,9 @@ model writes the note with each entity wrapped in markers (see
 exact. With `constrained = true` (default) decoding is lexically constrained:
 after an opening marker the next plan entity's tokens and the closing marker are
 forced, an end of note is refused while entities remain, and an opening marker
-is forced when the remaining budget only just fits them.
+is forced when the remaining budget only just fits them. A source note whose
+plan and text would not fit the model's context is written in parts, cut at the
+same line ends the training recipe cuts long notes at (`note_parts`).
 """
 
 from pathlib import Path
@@ -18,7 +20,16 @@ import srsly
 from spacy.util import registry
 
 from .base import DROP, KEEP, PHI, EntitySpec, NotePlan, Segment, Synthesis
-from .entity_format import CLOSE, END, OPEN, SPECIAL_TOKENS, parse_marked, serialize_plan
+from .entity_format import (
+    CLOSE,
+    END,
+    OPEN,
+    SPECIAL_TOKENS,
+    mark_note,
+    note_parts,
+    parse_marked,
+    serialize_plan,
+)
 from .local_model import LocalModelGenerator
 
 try:
@@ -204,22 +215,56 @@ class EntityConditionedGenerator(LocalModelGenerator):
             out += self._batch(plans[start : start + size])
         return out
 
+    def parts(self, plan: NotePlan) -> List[Tuple[Optional[Tuple[int, int]], List[Tuple[str, str, int]]]]:
+        """The plan's entities (see `plan_entities`) grouped by the parts its note is written in.
+
+        RETURNS (List[Tuple[Optional[Tuple[int, int]], List[Tuple[str, str, int]]]]): (k, n) and the
+            entities of each part; one part, (None, all entities), when the source fits the context.
+        """
+        entities = self.plan_entities(plan)
+        if not plan.text:
+            return [(None, entities)]
+        tok, context = self.tokenizer, getattr(self.model.config, "max_position_embeddings", 2048)
+        written = {index: (label, text) for label, text, index in entities}
+
+        def inside(start: int, end: int) -> List[int]:
+            return [i for i, e in enumerate(plan.entities) if start <= e.start and e.end <= end]
+
+        def cost(start: int, end: int) -> int:
+            kept = [i for i in inside(start, end) if i in written]
+            spans = [(plan.entities[i].start - start, plan.entities[i].end - start, "") for i in kept]
+            prompt = serialize_plan([written[i] for i in kept], plan.note_type, (2, 2))
+            target = mark_note(plan.text[start:end], spans)
+            return len(tok(prompt + target, add_special_tokens=False)["input_ids"])
+
+        bounds = note_parts(plan.text, [(e.start, e.end) for e in plan.entities], cost, context)
+        if len(bounds) == 1:
+            return [(None, entities)]
+        groups = []
+        for k, (start, end) in enumerate(bounds, start=1):
+            members = set(inside(start, end))
+            groups.append(((k, len(bounds)), [entity for entity in entities if entity[2] in members]))
+        return groups
+
     def _batch(self, plans: Sequence[NotePlan]) -> List[Synthesis]:
         tok, model, n = self.tokenizer, self.model, self.cfg["num_candidates"]
         context = getattr(model.config, "max_position_embeddings", 2048)
-        specs, prompts, left_out = [], [], []
-        for plan in plans:
-            entities = self.plan_entities(plan)
-            wanted = len(entities)
-            while True:  # entities that leave no room to write are left out, and counted as missing
-                pairs = [(label, text) for label, text, _ in entities]
-                ids = tok(serialize_plan(pairs, plan.note_type), add_special_tokens=False)["input_ids"]
-                if len(ids) + 64 <= context or not entities:
-                    break
-                entities = entities[:-1]
-            specs.append(entities)
-            left_out.append(wanted - len(entities))
-            prompts.append(ids)
+        owners, specs, prompts, left_out = [], [], [], []
+        for owner, plan in enumerate(plans):
+            for part, entities in self.parts(plan):
+                wanted = len(entities)
+                while True:  # entities that leave no room to write are left out, and counted as missing
+                    pairs = [(label, text) for label, text, _ in entities]
+                    ids = tok(serialize_plan(pairs, plan.note_type, part), add_special_tokens=False)[
+                        "input_ids"
+                    ]
+                    if len(ids) + 64 <= context or not entities:
+                        break
+                    entities = entities[:-1]
+                owners.append(owner)
+                specs.append(entities)
+                left_out.append(wanted - len(entities))
+                prompts.append(ids)
         width = max(len(p) for p in prompts)
         input_ids = torch.full((len(prompts), width), tok.pad_token_id, dtype=torch.long)
         attention = torch.zeros_like(input_ids)
@@ -256,9 +301,9 @@ class EntityConditionedGenerator(LocalModelGenerator):
                 eos_token_id=end_ids,
                 pad_token_id=tok.pad_token_id,
             )
-        results = []
-        for i, (spec, cut) in enumerate(zip(specs, left_out)):
-            best: Optional[Tuple[Tuple[int, int], Synthesis]] = None
+        results = [Synthesis([], {"candidates": n, "parts": 0}) for _ in plans]
+        for i, (owner, spec, cut) in enumerate(zip(owners, specs, left_out)):
+            best: Optional[Tuple[Tuple[int, int], List[Segment], Dict[str, int]]] = None
             pairs = [(label, text) for label, text, _ in spec]
             for c in range(n):
                 text = tok.decode(output[i * n + c, width:], clean_up_tokenization_spaces=False)
@@ -268,11 +313,16 @@ class EntityConditionedGenerator(LocalModelGenerator):
                     for s in segments
                 ]
                 counts["entities_missing"] += cut
-                counts["candidates"] = n
                 key = (counts["entities_written"], -counts["unknown_markers"] - counts["unclosed_markers"])
                 if best is None or key > best[0]:
-                    best = (key, Synthesis(segments, counts))
-            results.append(best[1])
+                    best = (key, segments, counts)
+            result = results[owner]
+            if result.segments and not result.segments[-1].text.endswith("\n"):
+                result.segments.append(Segment("\n"))  # parts were cut at line ends
+            result.segments.extend(best[1])
+            result.counts["parts"] += 1
+            for name, value in best[2].items():
+                result.counts[name] = result.counts.get(name, 0) + value
         return results
 
     # -- serialization ---------------------------------------------------------------------------

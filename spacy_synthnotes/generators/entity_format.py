@@ -6,6 +6,11 @@
     PATIENT: Mary Jones
     <|note|>Ms. <|e|>Mary Jones<|/e|> c/o <|e|>chest pain<|/e|>, started <|e|>lisinopril<|/e|> ...<|end|>
 
+A note too long for the model's context is written in parts: `note_parts` cuts
+it at line ends into pieces whose plan and marked text fit, each piece is an
+example of its own with `part: k of n` after the note type, and the generator
+writes a long note part by part from the same cuts of its source.
+
 Entities are listed in note order. In the target every entity is wrapped in
 `<|e|>...<|/e|>`; `parse_marked` turns generated text back into segments, each
 marked span matched to an unused plan entity with the same text, so its label
@@ -13,7 +18,7 @@ and character span are exact. Markers that match nothing, unclosed markers and
 plan entities never written are counted, never guessed.
 """
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from .base import Segment
 
@@ -33,9 +38,16 @@ def clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def serialize_plan(entities: Sequence[Tuple[str, str]], note_type: Optional[str] = None) -> str:
-    """The prompt: the note type and one `LABEL: text` line per entity, in order, then `<|note|>`."""
+def serialize_plan(
+    entities: Sequence[Tuple[str, str]],
+    note_type: Optional[str] = None,
+    part: Optional[Tuple[int, int]] = None,
+) -> str:
+    """The prompt: the note type (and `part: k of n` for a part of a long note), one `LABEL: text`
+    line per entity, in order, then `<|note|>`."""
     lines = [f"note type: {clean(note_type or 'note')}"]
+    if part is not None and part[1] > 1:
+        lines.append(f"part: {part[0]} of {part[1]}")
     lines += [f"{label}: {clean(text)}" for label, text in entities]
     return PLAN + "\n".join(lines) + "\n" + NOTE
 
@@ -48,6 +60,40 @@ def mark_note(text: str, entities: Sequence[Tuple[int, int, str]]) -> str:
         cursor = end
     parts.append(text[cursor:])
     return "".join(parts) + END
+
+
+def note_parts(
+    text: str,
+    entities: Sequence[Tuple[int, int]],
+    cost: Callable[[int, int], int],
+    budget: int,
+) -> List[Tuple[int, int]]:
+    """Cut a note at line ends into parts whose `cost` (tokens of the part's prompt and target) fits.
+
+    text (str): The note.
+    entities (Sequence[Tuple[int, int]]): (start, end) of its entities: no cut falls inside one.
+    cost (Callable[[int, int], int]): Tokens of the part text[start:end] as an example.
+    budget (int): Most tokens of a part (the model's context).
+    RETURNS (List[Tuple[int, int]]): (start, end) of each part, in order, covering the whole text.
+        Lines are added to a part while it fits; a single line that does not fit is a part of its own
+        (it is cut at the context like any over-long example). A note that fits is one part.
+    """
+    if not text or cost(0, len(text)) <= budget:
+        return [(0, len(text))]
+    inside = [False] * (len(text) + 1)
+    for start, end in entities:
+        for i in range(start + 1, end):
+            inside[i] = True
+    cuts = [i + 1 for i, char in enumerate(text) if char == "\n" and i + 1 < len(text) and not inside[i + 1]]
+    parts: List[Tuple[int, int]] = []
+    start, end = 0, None
+    for cut in cuts + [len(text)]:
+        if end is not None and cost(start, cut) > budget:
+            parts.append((start, end))
+            start = end
+        end = cut
+    parts.append((start, len(text)))
+    return parts
 
 
 def parse_marked(generated: str, entities: Sequence[Tuple[str, str]]) -> Tuple[List[Segment], Dict[str, int]]:

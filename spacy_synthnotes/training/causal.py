@@ -4,7 +4,9 @@ From scratch (a byte-level BPE tokenizer trained on the corpus and a small
 Llama-style model: plain `nn.Linear` layers, which Opacus's per-sample gradient
 hooks support, unlike GPT-2's Conv1D) or fine-tuning a local Hugging Face
 causal LM (`init = "/path"`). Notes are PHI-replaced first. Each example is the
-serialized plan (prompt, no loss) followed by the marked note (loss).
+serialized plan (prompt, no loss) followed by the marked note (loss); a note
+longer than the context is cut at line ends into parts that fit (`note_parts`),
+each an example of its own, so no note is truncated.
 
 With `[training.privacy]` (`target_epsilon` or `noise_multiplier`) training is
 DP-SGD with Opacus: per-sample clipping at `max_grad_norm`, Poisson sampling of
@@ -35,7 +37,7 @@ from transformers import (
 from wasabi import msg
 
 from ..generators.entity_conditioned import DP_FLAG, PRIVACY_FILE
-from ..generators.entity_format import END, PAD, SPECIAL_TOKENS, mark_note, serialize_plan
+from ..generators.entity_format import END, PAD, SPECIAL_TOKENS, mark_note, note_parts, serialize_plan
 from ..privacy.canaries import CANARY_FILE, save_canaries
 from .common import resolve_init, training_notes
 from .corpus import TrainingNote
@@ -103,7 +105,24 @@ def privacy_settings(cfg: Optional[Dict[str, Any]], n_units: int) -> Optional[Pr
 def note_texts(note: TrainingNote) -> Tuple[str, str]:
     """The prompt (serialized plan) and the target (marked note) of a training note."""
     pairs = [(label, note.text[start:end]) for start, end, label in sorted(note.entities)]
-    return serialize_plan(pairs, note.note_type), mark_note(note.text, note.entities)
+    return serialize_plan(pairs, note.note_type, note.part), mark_note(note.text, note.entities)
+
+
+def split_note(note: TrainingNote, tokenizer, max_length: int) -> List[TrainingNote]:
+    """The note as one example, or cut at line ends into parts whose example fits `max_length` tokens."""
+
+    def piece(start: int, end: int, part: Optional[Tuple[int, int]] = None) -> TrainingNote:
+        entities = [(s - start, e - start, label) for s, e, label in note.entities if start <= s and e <= end]
+        return TrainingNote(note.text[start:end], entities, note.note_type, note.unit, part)
+
+    def cost(start: int, end: int) -> int:
+        prompt, target = note_texts(piece(start, end, (2, 2)))
+        return len(tokenizer(prompt + target, add_special_tokens=False)["input_ids"])
+
+    bounds = note_parts(note.text, [(s, e) for s, e, _ in note.entities], cost, max_length)
+    if len(bounds) == 1:
+        return [note]
+    return [piece(start, end, (k, len(bounds))) for k, (start, end) in enumerate(bounds, start=1)]
 
 
 def build_tokenizer(notes: List[TrainingNote], cfg: Dict[str, Any], output: Path) -> PreTrainedTokenizerFast:
@@ -203,12 +222,15 @@ def evaluate(model, rows: List[Tuple[torch.Tensor, ...]], batch_size: int) -> fl
     return math.exp(total / max(count, 1))
 
 
-def units_of(notes: List[TrainingNote], examples_ok: List[bool], unit: str) -> List[List[int]]:
-    """Indices of the notes of each sampling unit."""
+def units_of(
+    notes: List[TrainingNote], examples_ok: List[bool], unit: str, origins: Optional[List[int]] = None
+) -> List[List[int]]:
+    """Indices of the examples of each sampling unit; `origins` is the note each example (part) is from."""
     groups: Dict[Any, List[int]] = {}
     for i, (note, ok) in enumerate(zip(notes, examples_ok)):
         if ok:
-            key = note.unit if unit == "patient" and note.unit is not None else ("note", i)
+            origin = origins[i] if origins is not None else i
+            key = note.unit if unit == "patient" and note.unit is not None else ("note", origin)
             groups.setdefault(key, []).append(i)
     return list(groups.values())
 
@@ -251,12 +273,20 @@ def train_causal(config: Config, output: Path, *, log: Callable[[str], None] = m
         m_cfg["max_length"], getattr(model.config, "max_position_embeddings", m_cfg["max_length"])
     )
     pad = tokenizer.pad_token_id
-    encoded = [encode([n], tokenizer, max_length) for n in train_notes]
+    parts, origins = [], []
+    for i, note in enumerate(train_notes):
+        for part in split_note(note, tokenizer, max_length):
+            parts.append(part)
+            origins.append(i)
+    if len(parts) > len(train_notes):
+        log(f"{len(parts) - len(train_notes)} more examples: long notes cut into parts that fit {max_length}")
+    encoded = [encode([n], tokenizer, max_length) for n in parts]
     rows = [to_tensors(e[0], max_length, pad) if e else None for e in encoded]
     groups = units_of(
-        train_notes, [r is not None for r in rows], (t_cfg.get("privacy") or {}).get("unit", "patient")
+        parts, [r is not None for r in rows], (t_cfg.get("privacy") or {}).get("unit", "patient"), origins
     )
-    dev_rows = [to_tensors(e, max_length, pad) for e in encode(dev_notes, tokenizer, max_length)]
+    dev_parts = [part for note in dev_notes for part in split_note(note, tokenizer, max_length)]
+    dev_rows = [to_tensors(e, max_length, pad) for e in encode(dev_parts, tokenizer, max_length)]
     privacy = privacy_settings(t_cfg.get("privacy"), len(groups))
     dataset = UnitDataset([[rows[i] for i in group] for group in groups], seed)
     loader = torch.utils.data.DataLoader(

@@ -21,6 +21,7 @@ class TrainingNote:
     entities: List[Tuple[int, int, str]]
     note_type: Optional[str] = None
     unit: Optional[str] = None
+    part: Optional[Tuple[int, int]] = None  # (k, n): part k of a long note cut into n parts
 
 
 def replace_phi(
