@@ -25,9 +25,9 @@ from .entity_format import (
     END,
     OPEN,
     SPECIAL_TOKENS,
-    mark_note,
     note_parts,
     parse_marked,
+    part_cost,
     serialize_plan,
 )
 from .local_model import LocalModelGenerator
@@ -230,13 +230,13 @@ class EntityConditionedGenerator(LocalModelGenerator):
         def inside(start: int, end: int) -> List[int]:
             return [i for i, e in enumerate(plan.entities) if start <= e.start and e.end <= end]
 
-        def cost(start: int, end: int) -> int:
-            kept = [i for i in inside(start, end) if i in written]
-            spans = [(plan.entities[i].start - start, plan.entities[i].end - start, "") for i in kept]
-            prompt = serialize_plan([written[i] for i in kept], plan.note_type, (2, 2))
-            target = mark_note(plan.text[start:end], spans)
-            return len(tok(prompt + target, add_special_tokens=False)["input_ids"])
-
+        listed = [(plan.entities[i].start, plan.entities[i].end, *written[i]) for i in written]
+        cost = part_cost(
+            plan.text,
+            listed,
+            plan.note_type,
+            lambda example: len(tok(example, add_special_tokens=False)["input_ids"]),
+        )
         bounds = note_parts(plan.text, [(e.start, e.end) for e in plan.entities], cost, context)
         if len(bounds) == 1:
             return [(None, entities)]

@@ -96,6 +96,33 @@ def note_parts(
     return parts
 
 
+def part_cost(
+    text: str,
+    entities: Sequence[Tuple[int, int, str, str]],
+    note_type: Optional[str],
+    count: Callable[[str], int],
+) -> Callable[[int, int], int]:
+    """The `cost` that `note_parts` takes: tokens of the example a part of `text` makes.
+
+    text (str): The note.
+    entities (Sequence[Tuple[int, int, str, str]]): (start, end, label, plan text) of the entities the
+        plan lists; those inside a part are listed in its prompt and marked in its target.
+    note_type (Optional[str]): The note type of the plan.
+    count (Callable[[str], int]): Tokens of a string (the tokenizer of the model).
+    RETURNS (Callable[[int, int], int]): Tokens of the prompt and target of text[start:end], costed with
+        a `part: k of n` line.
+    """
+    ordered = sorted(entities)
+
+    def cost(start: int, end: int) -> int:
+        inside = [entity for entity in ordered if start <= entity[0] and entity[1] <= end]
+        prompt = serialize_plan([(label, plan_text) for _, _, label, plan_text in inside], note_type, (2, 2))
+        target = mark_note(text[start:end], [(s - start, e - start, label) for s, e, label, _ in inside])
+        return count(prompt + target)
+
+    return cost
+
+
 def parse_marked(generated: str, entities: Sequence[Tuple[str, str]]) -> Tuple[List[Segment], Dict[str, int]]:
     """Segments of a generated note; `entities` are the plan's (label, text), in plan order.
 

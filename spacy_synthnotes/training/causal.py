@@ -37,7 +37,15 @@ from transformers import (
 from wasabi import msg
 
 from ..generators.entity_conditioned import DP_FLAG, PRIVACY_FILE
-from ..generators.entity_format import END, PAD, SPECIAL_TOKENS, mark_note, note_parts, serialize_plan
+from ..generators.entity_format import (
+    END,
+    PAD,
+    SPECIAL_TOKENS,
+    mark_note,
+    note_parts,
+    part_cost,
+    serialize_plan,
+)
 from ..privacy.canaries import CANARY_FILE, save_canaries
 from .common import resolve_init, training_notes
 from .corpus import TrainingNote
@@ -115,10 +123,12 @@ def split_note(note: TrainingNote, tokenizer, max_length: int) -> List[TrainingN
         entities = [(s - start, e - start, label) for s, e, label in note.entities if start <= s and e <= end]
         return TrainingNote(note.text[start:end], entities, note.note_type, note.unit, part)
 
-    def cost(start: int, end: int) -> int:
-        prompt, target = note_texts(piece(start, end, (2, 2)))
-        return len(tokenizer(prompt + target, add_special_tokens=False)["input_ids"])
-
+    cost = part_cost(
+        note.text,
+        [(s, e, label, note.text[s:e]) for s, e, label in note.entities],
+        note.note_type,
+        lambda example: len(tokenizer(example, add_special_tokens=False)["input_ids"]),
+    )
     bounds = note_parts(note.text, [(s, e) for s, e, _ in note.entities], cost, max_length)
     if len(bounds) == 1:
         return [note]
