@@ -186,7 +186,11 @@ def evaluate_phi_cli(
     on_error: str = typer.Option("raise", "--on-error", help="raise or skip bad gold records"),
     show_misses: int = typer.Option(20, "--show-misses", help="Print this many missed HIPAA entities"),
 ) -> None:
-    """Token- and entity-level PHI recall/precision, per label and HIPAA-only, with the misses."""
+    """Token- and entity-level PHI recall/precision, per label and HIPAA-only, with the misses.
+
+    Token figures count word tokens (with a letter or digit), as Philter's evaluation does; recall over
+    every token, punctuation inside gold spans included, is printed beside them.
+    """
     from .labels import DEFAULT_PHI_LABELS
     from .phi.evaluate import evaluate_phi
     from .readers import open_corpus
@@ -218,12 +222,13 @@ def evaluate_phi_cli(
                 b["gold_tokens"],
                 fmt(b["token_recall"]),
                 fmt(b["token_precision"]),
+                fmt(b["token_recall_all_tokens"]),
                 fmt(b["entity_recall"]),
                 fmt(b["entity_precision"]),
             )
             for name, b in rows
         ],
-        header=("", "gold tokens", "token R", "token P", "entity R", "entity P"),
+        header=("", "gold words", "token R", "token P", "R, punct. too", "entity R", "entity P"),
         divider=True,
     )
     hipaa_misses = [m for m in scores["misses"] if m["hipaa"]]

@@ -423,6 +423,25 @@ def test_scorer_matches_a_hand_computed_example():
     assert is_hipaa("AGE", "92") and not is_hipaa("AGE", "45") and not is_hipaa("DOCTOR", "Wong")
 
 
+def test_scorer_counts_word_tokens_as_philter_does():
+    """Punctuation inside a gold span is left out of the headline token figures, kept in *_all_tokens."""
+    nlp = spacy.blank("en")
+    text = "Lives at 12 Oak St., Apt 4 - Springfield."
+    gold = make_doc(nlp, text, [("12 Oak St., Apt 4", "STREET")])
+    pred = make_doc(nlp, text, [("12 Oak St.", "STREET"), ("-", "DATE")])
+    scorer = PhiScorer(["STREET", "DATE"])
+    scorer.add(gold, pred, "n1")
+    scores = scorer.scores()["all"]
+    # Gold words: 12, Oak, St., Apt, 4 (the comma is not a word); hit: 12, Oak, St.
+    assert scores["token_recall"] == pytest.approx(3 / 5)
+    assert scores["token_recall_all_tokens"] == pytest.approx(3 / 6)
+    # Predicted words: 12, Oak, St., all correct; the dash is a wrong prediction but not a word.
+    assert scores["token_precision"] == 1.0
+    assert scores["token_precision_all_tokens"] == pytest.approx(3 / 4)
+    assert scores["gold_tokens"] == 5
+    assert scorer.scores()["misses"][0]["missed_tokens"] == ["Apt", "4"]
+
+
 def test_evaluate_phi_command(tmp_path):
     path = tmp_path / "gold.jsonl"
     text = "Seen 3/14/2021 by Dr. Wong. Call 617-555-0192."

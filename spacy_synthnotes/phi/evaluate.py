@@ -6,8 +6,12 @@ Token level: a gold PHI token is recalled when a predicted PHI entity covers
 any of its characters, whatever the label (the de-identification view: a
 hidden token is hidden). A predicted PHI token is correct when it overlaps a
 gold PHI entity. Tokens are those of each Doc, so gold and predicted Docs may
-be tokenized differently. Entity level: exact character span, with or without
-the label.
+be tokenized differently. As in Philter's evaluation, only word tokens (with a
+letter or digit) count: a comma or a line of dashes inside a gold span
+identifies no one. The same figures over every non-space token, punctuation
+included, are reported beside them (`token_recall_all_tokens`,
+`token_precision_all_tokens`). Entity level: exact character span, with or
+without the label.
 """
 
 import re
@@ -65,10 +69,12 @@ def is_hipaa(label: str, text: str) -> bool:
 
 
 Span3 = Tuple[int, int, str]
+_WORD = re.compile(r"[^\W_]")
 
 
-def _tokens(doc: Doc) -> List[Tuple[int, int]]:
-    return [(t.idx, t.idx + len(t.text)) for t in doc if not t.is_space]
+def _tokens(doc: Doc) -> List[Tuple[int, int, bool]]:
+    """(start, end, is a word) of each non-space token; a word has a letter or digit."""
+    return [(t.idx, t.idx + len(t.text), bool(_WORD.search(t.text))) for t in doc if not t.is_space]
 
 
 def _overlaps(start: int, end: int, spans: Iterable[Tuple[int, int]]) -> bool:
@@ -90,10 +96,11 @@ class PhiScorer:
     def __init__(self, phi_labels: Iterable[str], label_map: Optional[Dict[str, str]] = None):
         self.phi_labels: Set[str] = set(phi_labels)
         self.label_map = label_map or {}
-        self.token_gold: Dict[str, int] = defaultdict(int)
-        self.token_hit: Dict[str, int] = defaultdict(int)
-        self.pred_tokens: Dict[str, int] = defaultdict(int)
-        self.pred_correct: Dict[str, int] = defaultdict(int)
+        # Token counts keyed by (key, "words" or "all"): word tokens only, or every non-space token.
+        self.token_gold: Dict[Tuple[str, str], int] = defaultdict(int)
+        self.token_hit: Dict[Tuple[str, str], int] = defaultdict(int)
+        self.pred_tokens: Dict[Tuple[str, str], int] = defaultdict(int)
+        self.pred_correct: Dict[Tuple[str, str], int] = defaultdict(int)
         self.ent_gold: Dict[str, int] = defaultdict(int)
         self.ent_hit: Dict[str, int] = defaultdict(int)
         self.ent_hit_label: Dict[str, int] = defaultdict(int)
@@ -125,14 +132,15 @@ class PhiScorer:
                 keys.append("hipaa")
             missed = []
             touched = False
-            for ts, te in _tokens(gold):
+            for ts, te, word in _tokens(gold):
                 if ts < end and start < te:
                     hit = _overlaps(ts, te, pred_ranges)
                     for key in keys:
-                        self.token_gold[key] += 1
-                        self.token_hit[key] += hit
+                        for kind in ("words", "all") if word else ("all",):
+                            self.token_gold[key, kind] += 1
+                            self.token_hit[key, kind] += hit
                     touched = touched or hit
-                    if not hit:
+                    if word and not hit:
                         missed.append(text[ts:te])
             exact = [(s, e, lab) for s, e, lab in pred_spans if s == start and e == end]
             for key in keys:
@@ -156,22 +164,31 @@ class PhiScorer:
             for key in ("all", f"label:{label}"):
                 self.ent_pred[key] += 1
                 self.ent_pred_correct[key] += (start, end) in gold_keys
-        for ts, te in _tokens(pred):
+        for ts, te, word in _tokens(pred):
             covering = [lab for s, e, lab in pred_spans if ts < e and s < te]
             if not covering:
                 continue
             correct = _overlaps(ts, te, gold_ranges)
             for key in ("all", f"label:{covering[0]}"):
-                self.pred_tokens[key] += 1
-                self.pred_correct[key] += correct
+                for kind in ("words", "all") if word else ("all",):
+                    self.pred_tokens[key, kind] += 1
+                    self.pred_correct[key, kind] += correct
 
     def scores(self) -> Dict[str, Any]:
         """Token and entity recall/precision overall, HIPAA-only and per label, and the misses."""
 
         def block(key: str, precision_key: str) -> Dict[str, Any]:
+            def recall(kind: str) -> Optional[float]:
+                return _ratio(self.token_hit[key, kind], self.token_gold[key, kind])
+
+            def precision(kind: str) -> Optional[float]:
+                return _ratio(self.pred_correct[precision_key, kind], self.pred_tokens[precision_key, kind])
+
             return {
-                "token_recall": _ratio(self.token_hit[key], self.token_gold[key]),
-                "token_precision": _ratio(self.pred_correct[precision_key], self.pred_tokens[precision_key]),
+                "token_recall": recall("words"),
+                "token_precision": precision("words"),
+                "token_recall_all_tokens": recall("all"),
+                "token_precision_all_tokens": precision("all"),
                 "entity_recall": _ratio(self.ent_hit[key], self.ent_gold[key]),
                 "entity_recall_with_label": _ratio(self.ent_hit_label[key], self.ent_gold[key]),
                 # Partial match: at least one token of the gold entity is covered.
@@ -179,12 +196,12 @@ class PhiScorer:
                 "entity_precision": _ratio(
                     self.ent_pred_correct[precision_key], self.ent_pred[precision_key]
                 ),
-                "gold_tokens": self.token_gold[key],
+                "gold_tokens": self.token_gold[key, "words"],
                 "gold_entities": self.ent_gold[key],
             }
 
         labels = sorted(
-            {k[6:] for k in list(self.token_gold) + list(self.pred_tokens) if k.startswith("label:")}
+            {k[6:] for k, _ in list(self.token_gold) + list(self.pred_tokens) if k.startswith("label:")}
         )
         return {
             "all": block("all", "all"),
