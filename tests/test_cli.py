@@ -108,3 +108,27 @@ def test_module_entry_point_runs():
         [sys.executable, "-m", "spacy_synthnotes", "--help"], capture_output=True, text=True
     )
     assert result.returncode == 0 and "synthesize" in result.stdout and "demo-corpus" in result.stdout
+
+
+def test_train_ner_command_trains_and_refuses_an_unknown_encoder(tmp_path, demo_dir):
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parents[1] / "configs" / "ner_demo.cfg"
+    paths = [
+        "--paths.train",
+        str(demo_dir / "ner_train.spacy"),
+        "--paths.dev",
+        str(demo_dir / "ner_dev.spacy"),
+    ]
+    result = runner.invoke(
+        app,
+        ["train-ner", str(config), "--output", str(tmp_path / "ner"), *paths, "--training.max_steps", "2"],
+    )
+    assert result.exit_code == 0, result.output
+    assert spacy.load(tmp_path / "ner" / "model-last").pipe_names == ["tok2vec", "ner"]
+    transformer = config.with_name("ner_transformer.cfg")
+    bad = ["train-ner", str(transformer), "--output", str(tmp_path / "t"), *paths]
+    result = runner.invoke(app, [*bad, "--paths.transformer", "no-such-encoder"])
+    assert result.exit_code == 1
+    assert "'no-such-encoder' is neither a directory nor an installed model package" in flat(result.output)
+    assert not (tmp_path / "t").exists()

