@@ -53,6 +53,7 @@ def run_workflow(tmp_path: Path, workflow: str, tiny: dict):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # the run and the rerun each have their own subprocess limit (1200 s, 600 s)
 def test_project_workflow_runs_end_to_end(tmp_path):
     tiny = {"n_notes": 120, "ner_max_steps": 60, "mlm_minutes": 0.3, "mia_notes": 40, "utility_steps": 40}
     tiny.update(utility_fractions="0.5", examples=1)
@@ -90,6 +91,7 @@ def test_project_workflow_runs_end_to_end(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # as long as the workflow's own subprocess limit
 def test_causal_workflow_runs_end_to_end(tmp_path):
     tiny = {"n_notes": 60, "causal_epochs": 1, "causal_max_new_tokens": 160, "utility_steps": 30}
     tiny.update(utility_fractions="0.5", examples=1)
