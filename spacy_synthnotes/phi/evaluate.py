@@ -72,9 +72,14 @@ Span3 = Tuple[int, int, str]
 _WORD = re.compile(r"[^\W_]")
 
 
-def _tokens(doc: Doc) -> List[Tuple[int, int, bool]]:
-    """(start, end, is a word) of each non-space token; a word has a letter or digit."""
-    return [(t.idx, t.idx + len(t.text), bool(_WORD.search(t.text))) for t in doc if not t.is_space]
+def _tokens(doc: Doc) -> List[Tuple[int, int, Tuple[str, ...]]]:
+    """(start, end, counts) of each non-space token: counted among "words" (it has a letter or digit)
+    and "all", or among "all" only."""
+    return [
+        (t.idx, t.idx + len(t.text), ("words", "all") if _WORD.search(t.text) else ("all",))
+        for t in doc
+        if not t.is_space
+    ]
 
 
 def _overlaps(start: int, end: int, spans: Iterable[Tuple[int, int]]) -> bool:
@@ -132,15 +137,15 @@ class PhiScorer:
                 keys.append("hipaa")
             missed = []
             touched = False
-            for ts, te, word in _tokens(gold):
+            for ts, te, kinds in _tokens(gold):
                 if ts < end and start < te:
                     hit = _overlaps(ts, te, pred_ranges)
                     for key in keys:
-                        for kind in ("words", "all") if word else ("all",):
+                        for kind in kinds:
                             self.token_gold[key, kind] += 1
                             self.token_hit[key, kind] += hit
                     touched = touched or hit
-                    if word and not hit:
+                    if "words" in kinds and not hit:
                         missed.append(text[ts:te])
             exact = [(s, e, lab) for s, e, lab in pred_spans if s == start and e == end]
             for key in keys:
@@ -164,13 +169,13 @@ class PhiScorer:
             for key in ("all", f"label:{label}"):
                 self.ent_pred[key] += 1
                 self.ent_pred_correct[key] += (start, end) in gold_keys
-        for ts, te, word in _tokens(pred):
+        for ts, te, kinds in _tokens(pred):
             covering = [lab for s, e, lab in pred_spans if ts < e and s < te]
             if not covering:
                 continue
             correct = _overlaps(ts, te, gold_ranges)
             for key in ("all", f"label:{covering[0]}"):
-                for kind in ("words", "all") if word else ("all",):
+                for kind in kinds:
                     self.pred_tokens[key, kind] += 1
                     self.pred_correct[key, kind] += correct
 
