@@ -185,14 +185,18 @@ def evaluate_phi_cli(
     output: Optional[Path] = typer.Option(None, "--output", help="Write the scores and misses as JSON here"),
     on_error: str = typer.Option("raise", "--on-error", help="raise or skip bad gold records"),
     show_misses: int = typer.Option(20, "--show-misses", help="Print this many missed HIPAA entities"),
+    presidio_skip_words: bool = typer.Option(
+        False, "--presidio-skip-words", help="Also score without the skip words of Presidio's evaluator"
+    ),
 ) -> None:
     """Token- and entity-level PHI recall/precision, per label and HIPAA-only, with the misses.
 
     Token figures count word tokens (with a letter or digit), as Philter's evaluation does; recall over
-    every token, punctuation inside gold spans included, is printed beside them.
+    every token, punctuation inside gold spans included, is printed beside them. With
+    --presidio-skip-words, recall/precision over the word tokens that Presidio's evaluator counts too.
     """
     from .labels import DEFAULT_PHI_LABELS
-    from .phi.evaluate import evaluate_phi
+    from .phi.evaluate import PRESIDIO_SKIP_WORDS, evaluate_phi
     from .readers import open_corpus
 
     mapping = {}
@@ -208,27 +212,22 @@ def evaluate_phi_cli(
     except (CorpusError, ValueError) as err:
         msg.fail("Cannot read the gold corpus", str(err), exits=1)
     phi_labels = sorted(set(DEFAULT_PHI_LABELS) | set(mapping.values()))
-    scores = evaluate_phi(docs, nlp, phi_labels, mapping)
+    skip_words = PRESIDIO_SKIP_WORDS if presidio_skip_words else None
+    scores = evaluate_phi(docs, nlp, phi_labels, mapping, skip_words=skip_words)
     rows = [("HIPAA", scores["hipaa"]), ("all PHI", scores["all"])]
     rows += [(label, block) for label, block in scores["per_label"].items()]
 
     def fmt(value) -> str:
         return "-" if value is None else f"{value:.3f}"
 
+    header = ("", "gold words", "token R", "token P", "R, punct. too", "entity R", "entity P")
+    keys = ("token_recall", "token_precision", "token_recall_all_tokens", "entity_recall", "entity_precision")
+    if skip_words is not None:
+        header += ("R, no skip words", "P, no skip words")
+        keys += ("token_recall_skip_words", "token_precision_skip_words")
     msg.table(
-        [
-            (
-                name,
-                b["gold_tokens"],
-                fmt(b["token_recall"]),
-                fmt(b["token_precision"]),
-                fmt(b["token_recall_all_tokens"]),
-                fmt(b["entity_recall"]),
-                fmt(b["entity_precision"]),
-            )
-            for name, b in rows
-        ],
-        header=("", "gold words", "token R", "token P", "R, punct. too", "entity R", "entity P"),
+        [(name, b["gold_tokens"], *(fmt(b[key]) for key in keys)) for name, b in rows],
+        header=header,
         divider=True,
     )
     hipaa_misses = [m for m in scores["misses"] if m["hipaa"]]

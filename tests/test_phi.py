@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from spacy_synthnotes.cli import app
 from spacy_synthnotes.phi import find_identifiers, find_listed_names, find_names, find_shapes
-from spacy_synthnotes.phi.evaluate import PhiScorer, is_hipaa
+from spacy_synthnotes.phi.evaluate import PRESIDIO_SKIP_WORDS, PhiScorer, is_hipaa
 
 
 def shapes(text):
@@ -92,6 +92,13 @@ def shapes(text):
         ("In June, the patient received", ("June", "DATE")),
         ("stable until mid-October when", ("October", "DATE")),
         ("died at the end of May, 4 months", ("May", "DATE")),
+        ("flew to Phoenix on Tuesday morning", ("Tuesday", "DATE")),
+        ("has not eaten since monday", ("monday", "DATE")),
+        ("Hungary 34796\n(37) 788-063-Office\\,07700 063 966-Fax", ("(37) 788-063", "PHONE")),
+        ("Hungary 34796\n(37) 788-063-Office\\,07700 063 966-Fax", ("07700 063 966", "FAX")),
+        ("APO AA 61487\n416 60 039 office\n", ("416 60 039", "PHONE")),
+        ("ZIP: 394 13", ("394 13", "ZIP")),
+        ("3565 Πλατεία Συντάγματος 204\n Suite 279", ("3565 Πλατεία Συντάγματος 204", "STREET")),
     ],
 )
 def test_identifier_shapes_are_found(text, expected):
@@ -124,6 +131,8 @@ def test_identifier_shapes_are_found(text, expected):
         "transferred to Unit 4B, Bed 12, Room 3104",
         "Tylenol 2 tabs PO q6h, 2 Percocet 5 mg PO BID, Box 3 of 4 reviewed",
         "seen on USS Lincoln deployment; Unit 12 box 3",
+        "dialysis on Mondays and Thursdays; BP 120/80 taken 2 times in the office",
+        "WBC 12.3 K/uL, 4 mg IV at home",
     ],
 )
 def test_clinical_numbers_are_not_identifiers(text):
@@ -440,6 +449,28 @@ def test_scorer_counts_word_tokens_as_philter_does():
     assert scores["token_precision_all_tokens"] == pytest.approx(3 / 4)
     assert scores["gold_tokens"] == 5
     assert scorer.scores()["misses"][0]["missed_tokens"] == ["Apt", "4"]
+    assert "token_recall_skip_words" not in scores
+
+
+def test_scorer_leaves_out_skip_words_as_presidio_does():
+    """With Presidio's skip words, "the corner of ... and" and "Suite" count neither way; words still do."""
+    nlp = spacy.blank("en")
+    text = "Meet at the corner of Elm Road and Oak Lane, Suite 4 on Monday morning."
+    gold = make_doc(
+        nlp, text, [("the corner of Elm Road and Oak Lane, Suite 4", "STREET"), ("Monday morning", "DATE")]
+    )
+    pred = make_doc(nlp, text, [("Meet at the", "DATE"), ("Elm Road", "STREET"), ("Oak Lane", "STREET")])
+    scorer = PhiScorer(["STREET", "DATE"], skip_words=PRESIDIO_SKIP_WORDS)
+    scorer.add(gold, pred, "n1")
+    scores = scorer.scores()["all"]
+    # Gold words: the corner of Elm Road and Oak Lane Suite 4 Monday morning = 12; hit: the Elm Road Oak Lane.
+    assert scores["token_recall"] == pytest.approx(5 / 12)
+    # Not skip words: Elm Road Oak Lane 4 Monday = 6 (the, corner, of, and, Suite, morning are skipped).
+    assert scores["token_recall_skip_words"] == pytest.approx(4 / 6)
+    # Predicted words: Meet at the Elm Road Oak Lane = 7; correct: the Elm Road Oak Lane. Without the
+    # skip words "at" and "the": Meet Elm Road Oak Lane, 4 correct.
+    assert scores["token_precision"] == pytest.approx(5 / 7)
+    assert scores["token_precision_skip_words"] == pytest.approx(4 / 5)
 
 
 def test_evaluate_phi_command(tmp_path):
@@ -466,7 +497,11 @@ def test_evaluate_phi_command(tmp_path):
             '{"DATE_TIME": "DATE", "PHONE_NUMBER": "PHONE"}',
             "--output",
             str(tmp_path / "m.json"),
+            "--presidio-skip-words",
         ],
     )
     assert result.exit_code == 0, result.output
-    assert srsly.read_json(tmp_path / "m.json")["per_label"]["PHONE"]["gold_entities"] == 1
+    assert "no skip words" in result.output
+    mapped_scores = srsly.read_json(tmp_path / "m.json")
+    assert mapped_scores["per_label"]["PHONE"]["gold_entities"] == 1
+    assert mapped_scores["hipaa"]["token_recall_skip_words"] == 1.0

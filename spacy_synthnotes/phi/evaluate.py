@@ -10,14 +10,19 @@ be tokenized differently. As in Philter's evaluation, only word tokens (with a
 letter or digit) count: a comma or a line of dashes inside a gold span
 identifies no one. The same figures over every non-space token, punctuation
 included, are reported beside them (`token_recall_all_tokens`,
-`token_precision_all_tokens`). Entity level: exact character span, with or
+`token_precision_all_tokens`). Given skip words (`PRESIDIO_SKIP_WORDS` is the
+list Presidio's evaluator uses on its synthetic PII set), word tokens that are
+not skip words are counted once more (`token_recall_skip_words`,
+`token_precision_skip_words`). Entity level: exact character span, with or
 without the label.
 """
 
 import re
+import string
 from collections import defaultdict
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Collection, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
+from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.tokens import Doc
 
 # HIPAA Safe Harbor identifiers among the i2b2 labels (Stubbs & Uzuner 2015): patient and
@@ -68,18 +73,35 @@ def is_hipaa(label: str, text: str) -> bool:
     return True
 
 
+# The tokens presidio-research's evaluator (`get_skip_words`) counts neither as hits nor as misses:
+# punctuation, spaCy's English stop words, and the generic words its templates put inside entity spans
+# ("the corner of X and Y", "P.O. Box 12", "Suite 4", "on Monday morning", "Mr. Smith", "Acme Inc").
+PRESIDIO_SKIP_WORDS = frozenset(
+    set(string.punctuation)
+    | set(STOP_WORDS)
+    | set(
+        "'s street st st. de rue via and a the or do as of corner address city state zip country po "
+        "p.o. box apt unit suite mr. mrs. miss day days week weeks weekend month months year years y/o "
+        "old age ago morning noon afternoon evening night this first last inc inc. ltd".split()
+    )
+)
+
 Span3 = Tuple[int, int, str]
 _WORD = re.compile(r"[^\W_]")
 
 
-def _tokens(doc: Doc) -> List[Tuple[int, int, Tuple[str, ...]]]:
-    """(start, end, counts) of each non-space token: counted among "words" (it has a letter or digit)
-    and "all", or among "all" only."""
-    return [
-        (t.idx, t.idx + len(t.text), ("words", "all") if _WORD.search(t.text) else ("all",))
-        for t in doc
-        if not t.is_space
-    ]
+def _tokens(doc: Doc, skip_words: Collection[str] = ()) -> List[Tuple[int, int, Tuple[str, ...]]]:
+    """(start, end, counts) of each non-space token: it is counted among "all"; among "words" too when
+    it has a letter or digit, and then among "unskipped" unless it is one of `skip_words`."""
+    tokens = []
+    for t in doc:
+        if t.is_space:
+            continue
+        kinds: Tuple[str, ...] = ("all",)
+        if _WORD.search(t.text):
+            kinds += ("words",) if t.text.lower().strip() in skip_words else ("words", "unskipped")
+        tokens.append((t.idx, t.idx + len(t.text), kinds))
+    return tokens
 
 
 def _overlaps(start: int, end: int, spans: Iterable[Tuple[int, int]]) -> bool:
@@ -96,12 +118,21 @@ class PhiScorer:
     phi_labels (Iterable[str]): Labels that are PHI, in gold and predicted Docs.
     label_map (Optional[Dict[str, str]]): Gold label -> our label (e.g. Presidio's
         PERSON -> PATIENT); gold labels not in it are kept as they are.
+    skip_words (Optional[Collection[str]]): Lower-case tokens left out of the
+        `..._skip_words` figures (e.g. PRESIDIO_SKIP_WORDS); None: no such figures.
     """
 
-    def __init__(self, phi_labels: Iterable[str], label_map: Optional[Dict[str, str]] = None):
+    def __init__(
+        self,
+        phi_labels: Iterable[str],
+        label_map: Optional[Dict[str, str]] = None,
+        skip_words: Optional[Collection[str]] = None,
+    ):
         self.phi_labels: Set[str] = set(phi_labels)
         self.label_map = label_map or {}
-        # Token counts keyed by (key, "words" or "all"): word tokens only, or every non-space token.
+        self.skip_words = skip_words
+        # Token counts keyed by (key, kind): kind "words" (word tokens), "all" (every non-space token)
+        # or "unskipped" (word tokens that are not skip words).
         self.token_gold: Dict[Tuple[str, str], int] = defaultdict(int)
         self.token_hit: Dict[Tuple[str, str], int] = defaultdict(int)
         self.pred_tokens: Dict[Tuple[str, str], int] = defaultdict(int)
@@ -137,7 +168,7 @@ class PhiScorer:
                 keys.append("hipaa")
             missed = []
             touched = False
-            for ts, te, kinds in _tokens(gold):
+            for ts, te, kinds in _tokens(gold, self.skip_words or ()):
                 if ts < end and start < te:
                     hit = _overlaps(ts, te, pred_ranges)
                     for key in keys:
@@ -169,7 +200,7 @@ class PhiScorer:
             for key in ("all", f"label:{label}"):
                 self.ent_pred[key] += 1
                 self.ent_pred_correct[key] += (start, end) in gold_keys
-        for ts, te, kinds in _tokens(pred):
+        for ts, te, kinds in _tokens(pred, self.skip_words or ()):
             covering = [lab for s, e, lab in pred_spans if ts < e and s < te]
             if not covering:
                 continue
@@ -189,7 +220,7 @@ class PhiScorer:
             def precision(kind: str) -> Optional[float]:
                 return _ratio(self.pred_correct[precision_key, kind], self.pred_tokens[precision_key, kind])
 
-            return {
+            figures = {
                 "token_recall": recall("words"),
                 "token_precision": precision("words"),
                 "token_recall_all_tokens": recall("all"),
@@ -204,6 +235,10 @@ class PhiScorer:
                 "gold_tokens": self.token_gold[key, "words"],
                 "gold_entities": self.ent_gold[key],
             }
+            if self.skip_words is not None:
+                figures["token_recall_skip_words"] = recall("unskipped")
+                figures["token_precision_skip_words"] = precision("unskipped")
+            return figures
 
         labels = sorted(
             {k[6:] for k, _ in list(self.token_gold) + list(self.pred_tokens) if k.startswith("label:")}
@@ -223,6 +258,7 @@ def evaluate_phi(
     phi_labels: Iterable[str],
     label_map: Optional[Dict[str, str]] = None,
     batch_size: int = 32,
+    skip_words: Optional[Collection[str]] = None,
 ) -> Dict[str, Any]:
     """Run `predict` (a Language) on the gold texts and score its PHI entities.
 
@@ -230,9 +266,11 @@ def evaluate_phi(
     predict (Language): The PHI pipeline; it gets the plain text of each note.
     phi_labels (Iterable[str]): PHI labels (ours).
     label_map (Optional[Dict[str, str]]): Gold label -> our label.
+    batch_size (int): Texts per `predict.pipe` batch.
+    skip_words (Optional[Collection[str]]): See `PhiScorer`.
     RETURNS (Dict[str, Any]): See `PhiScorer.scores`.
     """
-    scorer = PhiScorer(phi_labels, label_map)
+    scorer = PhiScorer(phi_labels, label_map, skip_words)
     texts = (doc.text for doc in gold_docs)
     for index, (gold, pred) in enumerate(zip(gold_docs, predict.pipe(texts, batch_size=batch_size))):
         meta = gold._.get("note_meta") or {}

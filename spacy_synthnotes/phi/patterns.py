@@ -45,9 +45,10 @@ _NOT_DATE_AFTER = (
 )
 
 # Latin letters with diacritics count ("Ödön", "Łukasz", "Jónás"): Latin-1 capitals and lower-case
-# letters, and Latin Extended-A (Ā-ž), whose capitals and lower-case letters alternate.
-_UPPER = r"[A-ZÀ-ÖØ-ÞĀ-Ž]"
-_LOWER = r"[a-zß-öø-ÿĀ-ž]"
+# letters, and Latin Extended-A (Ā-ž), whose capitals and lower-case letters alternate; so do Greek
+# ("Συντάγματος") and Cyrillic ("Иванов") letters.
+_UPPER = r"[A-ZÀ-ÖØ-ÞĀ-ŽΆ-ΫЀ-Я]"
+_LOWER = r"[a-zß-öø-ÿĀ-žά-ώа-џ]"
 _NAME = rf"(?-i:(?:[OD]['’])?{_UPPER}{_LOWER}+(?:[-']{_UPPER}{_LOWER}+)?)"
 
 _STREET_SUFFIX = "|".join(
@@ -153,6 +154,9 @@ SHAPE_RULES: List[Rule] = [
     ),
     _rule("date_mid_month", "DATE", rf"(?i:\bmid)-({_MONTH_NAME})\b(?!\s+[A-Z][a-z])", group=1),
     _rule("date_m_y", "DATE", rf"(?<![\d/.]){_MON_NUM}/{_YEAR}(?![\d/])"),
+    # A weekday named alone ("seen on Tuesday", "since monday"): i2b2 marks it DATE, and dates.py shifts
+    # it with the note's other dates. Not the plural of a routine ("dialysis on Mondays").
+    _rule("date_weekday", "DATE", r"\b(?i:(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b"),
     _rule("date_md", "DATE", rf"{_NOT_DATE_BEFORE}\b{_MON_NUM}/{_DAY}{_NOT_DATE_AFTER}(?!/)"),
     _rule(
         "date_the_day", "DATE", rf"\bthe\s+{_DAY}{_ORD}\b(?!\s+(?:percentile|week|day|cycle))", re.IGNORECASE
@@ -195,6 +199,20 @@ SHAPE_RULES: List[Rule] = [
         r"(?i:\b(?:phone|mobile|desk|tel(?:ephone)?|cell(?:phone)?|office)\b)\s*:\s*"
         r"((?=(?:[ ().-]*\d){7})\(?\+?\d[\d ().-]*\d)(?![\w/])",
         group=1,
+    ),
+    # A national number written before what it is ("082 490 1693 office", "(37) 788-063-Office",
+    # "416 60 039 fax"): 8+ digits in groups.
+    *(
+        _rule(
+            name,
+            label,
+            rf"(?<![\w+/.-])((?=(?:[ ().-]*\d){{8}})\(?\d[\d ().-]*\d)(?=[ \t]*-?[ \t]*(?i:{word})\b)",
+            group=1,
+        )
+        for name, word, label in (
+            ("phone_before_label", "office|phone|mobile|cell|home|work", "PHONE"),
+            ("fax_before_label", "fax", "FAX"),
+        )
     ),
     _rule(
         "phone_short",
@@ -297,12 +315,13 @@ SHAPE_RULES: List[Rule] = [
         group=1,
     ),
     _rule("zip_after_state", "ZIP", r"(?<=\b[A-Z]{2}\s)(\d{5}(?:-\d{4})?)\b"),
-    # After "zip"/"postal code", any postal code shape: "02114-1234", "3610-114", "2200", "B0J 2H0".
+    # After "zip"/"postal code", any postal code shape: "02114-1234", "3610-114", "2200", "B0J 2H0",
+    # "394 13".
     _rule(
         "zip_keyword",
         "ZIP",
         r"(?i:\b(?:zip|postal)(?:\s*code)?\b(?:\s+is)?)[\s:#.]*"
-        r"(\d{3,5}(?:-\d{3,4})?|[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d)(?![\w-])",
+        r"(\d{3} \d{2}|\d{3,5}(?:-\d{3,4})?|[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d)(?![\w-])",
         group=1,
     ),
     # -- ages (all ages: i2b2 marks them all; surrogates move ages under 90 by a year or two) ----------
