@@ -579,7 +579,7 @@ _LISTED_NAME = re.compile(rf"(?<![\w.'’-])(?=({_FULL_NAME})(?![\w-]|['’](?!s
 
 @cache
 def given_names() -> FrozenSet[str]:
-    """Given names of every Faker locale (Latin script), less English words.
+    """Given names of every Faker locale (Latin, Greek or Cyrillic letters), less English words.
 
     Faker's generic "en" locale is left out: its list holds English words ("Case", "Colon", "Male").
     """
