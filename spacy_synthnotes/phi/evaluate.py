@@ -162,13 +162,14 @@ class PhiScorer:
         pred_ranges = [(s, e) for s, e, _ in pred_spans]
         gold_ranges = [(s, e) for s, e, _ in gold_spans]
         text = gold.text
+        gold_tokens = _tokens(gold, self.skip_words or ())
         for start, end, label in gold_spans:
             keys = ["all", f"label:{label}"]
             if is_hipaa(label, text[start:end]):
                 keys.append("hipaa")
             missed = []
             touched = False
-            for ts, te, kinds in _tokens(gold, self.skip_words or ()):
+            for ts, te, kinds in gold_tokens:
                 if ts < end and start < te:
                     hit = _overlaps(ts, te, pred_ranges)
                     for key in keys:
