@@ -75,6 +75,8 @@ DEPARTMENTS = (
     "Hematology",
 )
 _MAX_TRIES = 50
+# An intersection ("the corner of Elm Road and Oak Lane"): what comes before its streets.
+_CORNER = re.compile(r"(?i)((?:the |a )?corner of )\S.*\s(?:and|&)\s+\S")
 _TOKEN = re.compile(r"\S+")
 
 
@@ -271,7 +273,7 @@ class DocumentSurrogates:
             L.EMAIL: self._email,
             L.URL: self._url,
             L.IP: self._ip,
-            L.STREET: lambda t: self._draw(t, self.faker.street_address),
+            L.STREET: self._street,
             L.CITY: lambda t: self._draw(t, self.faker.city),
             L.STATE: self._state,
             L.COUNTRY: lambda t: self._draw(t, self.faker.country),
@@ -303,6 +305,15 @@ class DocumentSurrogates:
         if not any(c.isdigit() or c in string.ascii_letters for c in original):
             return self._draw(original, lambda: self.faker.bothify("#######"))
         return self._draw(original, lambda: reshape(original, self.rng), keep_case=False)
+
+    def _street(self, original: str) -> str:
+        """A street address; for an intersection, two street names at a corner."""
+        corner = _CORNER.match(original)
+        if corner is None:
+            return self._draw(original, self.faker.street_address)
+        prefix = corner.group(1)
+        streets = self.faker.street_name
+        return self._draw(original, lambda: f"{prefix}{streets()} and {streets()}")
 
     def _date(self, original: str) -> str:
         shifted = shift_date(original, self.date_offset)

@@ -2,6 +2,7 @@
 
 import itertools
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -164,6 +165,21 @@ def test_correspondence_writes_international_names_and_multi_line_addresses():
             if l1 == "STREET" and l2 in ("CITY", "ZIP") and record["text"][e1:s2] == "\n":
                 blocks += 1
     assert blocks >= 50
+
+
+def test_correspondence_annotates_weekdays_and_corners_as_synth_phi_marks_them():
+    records = CorrespondenceBuilder(seed=0).texts(600)
+    weekdays = corners = 0
+    for record in records:
+        spans = record["spans"]
+        text = record["text"]
+        for match in re.finditer(r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b", text):
+            assert (match.start(), match.end(), "DATE") in spans, text
+            weekdays += 1
+        for match in re.finditer(r"the corner of ", text):
+            assert any(s == match.start() and label == "STREET" for s, e, label in spans), text
+            corners += 1
+    assert weekdays >= 20 and corners >= 10
 
 
 def test_correspondence_is_the_same_in_another_process():

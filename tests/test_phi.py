@@ -358,6 +358,39 @@ def test_address_blocks_stop_where_the_address_ends(text):
     assert ents[0] == ("40 Elm Street", "STREET") and all(label != "LOCATION" for _, label in ents)
 
 
+def test_the_streets_of_an_intersection_are_one_street():
+    # After "corner of": one STREET from "the", whatever label the NER gave the second street, over a
+    # word or two it left out before "and".
+    text = "Found at the corner of Elm Road and Oak Lane in Springfield."
+    ner = [("Elm Road", "STREET"), ("Oak Lane", "STREET"), ("Springfield", "CITY")]
+    assert phi_ents(text, ner) == [("the corner of Elm Road and Oak Lane", "STREET"), ("Springfield", "CITY")]
+    text = "It's in the corner of 35 Pentelis Str. and Waechter Turnpike"
+    ner = [("35 Pentelis", "STREET"), ("Waechter Turnpike", "CITY")]
+    assert phi_ents(text, ner) == [("the corner of 35 Pentelis Str. and Waechter Turnpike", "STREET")]
+    # Without "corner of": two streets, the first without a house number.
+    ner = [("Broadway", "STREET"), ("5th Ave", "STREET")]
+    assert phi_ents("EMS found him at Broadway & 5th Ave.", ner) == [("Broadway & 5th Ave", "STREET")]
+
+
+@pytest.mark.parametrize(
+    "text,ner",
+    [
+        # Two addresses with house numbers stay two.
+        ("Lives at 12 Elm St and 40 Oak Ave.", [("12 Elm St", "STREET"), ("40 Oak Ave", "STREET")]),
+        # A street and a person, or a clinical entity, after "and" without "corner of".
+        ("Lives on Elm Road and Maria visits daily.", [("Elm Road", "STREET"), ("Maria", "PATIENT")]),
+        # After "corner of", still not over a clinical entity, a comma or a line break.
+        ("the corner of Elm Road and HTN", [("Elm Road", "STREET"), ("HTN", "PROBLEM")]),
+        ("the corner of Elm Road, and Oak Lane", [("Elm Road", "STREET"), ("Oak Lane", "STREET")]),
+        ("the corner of Elm Road\nand Oak Lane", [("Elm Road", "STREET"), ("Oak Lane", "STREET")]),
+        # A lesion at the corner of the mouth is no street at all.
+        ("Lesion at the corner of the mouth and lip.", []),
+    ],
+)
+def test_streets_that_are_not_an_intersection_stay_apart(text, ner):
+    assert all("and" not in ent_text.split() for ent_text, _ in phi_ents(text, ner))
+
+
 def test_residual_check_cleans_phi_the_upstream_ner_missed():
     text = (
         "Pt John Smith seen 3/14/2021. Son Peter called from (617) 555-0192; MRN 1234567. Dr. Wong saw him."

@@ -73,6 +73,15 @@ def test_format_preserving_replacements(text, label, shape):
         assert re.fullmatch(shape, value), value
 
 
+def test_an_intersection_gets_a_corner_and_a_street_an_address():
+    for seed in range(5):
+        t = table(seed)
+        corner = t.replace("The corner of Elm Road and Oak Lane", "STREET")
+        assert re.fullmatch(r"The corner of \S.* and \S.*", corner) and "Elm" not in corner, corner
+        assert "corner" not in t.replace("40 Elm Road", "STREET")
+        assert re.match(r"\d+ ", t.replace("40 Elm Road", "STREET"))
+
+
 def test_ages_over_89_are_grouped_and_younger_ages_move():
     t = table()
     assert t.replace("92", "AGE") == "90+"

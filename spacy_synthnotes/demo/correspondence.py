@@ -150,9 +150,10 @@ class CorrespondenceBuilder:
             w.ent(fk.postcode(), "ZIP")
             return
         if rng.random() < 0.1:
-            # Where a patient was found or lives without a number (EMS, social work): a corner.
-            w.text("the corner of ").ent(clean(fk.street_name()), "STREET").text(" and ")
-            w.ent(clean(fk.street_name()), "STREET").text(" in ").ent(clean(fk.city()), "CITY")
+            # Where a patient was found or lives without a number (EMS, social work): a corner, one
+            # place and so one STREET entity (as in the Presidio set; synth_phi joins the two streets).
+            corner = f"the corner of {clean(fk.street_name())} and {clean(fk.street_name())}"
+            w.ent(corner, "STREET").text(" in ").ent(clean(fk.city()), "CITY")
             return
         street = clean(fk.street_address())
         if rng.random() < 0.1:
@@ -265,7 +266,7 @@ class CorrespondenceBuilder:
                 _, fk = self._faker()
                 w.text(head).ent(clean(fk.company()), "ORGANIZATION").text(tail)
             else:
-                w.text(after)
+                w.prose(after)
 
         def lives_at(w: NoteWriter) -> None:
             self.full_name(others[1], w)
@@ -283,7 +284,7 @@ class CorrespondenceBuilder:
                 rng.choice(["Recently returned from ", "Travelled to ", "Flew back from ", "Was visiting "])
             )
             self.city(w)
-            w.text(
+            w.prose(
                 rng.choice([" two weeks ago.", " last month.", " on Sunday.", " before the fever started."])
             )
 
@@ -375,7 +376,7 @@ class CorrespondenceBuilder:
             f'{rng.choice(["Pt states ", "She said: ", ""])}"{text}"' if rng.random() < 0.2 else text
             for text in plain
         ]
-        writers += [lambda w, s=s: w.text(s) for s in plain]
+        writers += [lambda w, s=s: w.prose(s) for s in plain]
         writers += [self.narrative for _ in range(rng.randint(1, 3))]
         rng.shuffle(writers)
         for sentence in writers:
@@ -536,7 +537,7 @@ class CorrespondenceBuilder:
             title, name, label = speakers[0] if turn % 2 == 0 else rng.choice(speakers[1:])
             w.text(title).ent(name, label).text(rng.choice([": ", ":", " - "]))
             if turn % 2 == 0 or rng.random() < 0.5:
-                w.text(rng.choice(PLAIN_SENTENCES))
+                w.prose(rng.choice(PLAIN_SENTENCES))
             else:
                 next(questions)(w)
             w.text("\n")

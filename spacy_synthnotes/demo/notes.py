@@ -9,6 +9,7 @@ train/dev/test split is by patient, so no patient is in two splits.
 """
 
 import datetime
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from random import Random
@@ -85,6 +86,9 @@ def _ordinal(day: int) -> str:
     return {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
 
 
+_WEEKDAY = re.compile(r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b")
+
+
 class NoteWriter:
     """Append text and entities; the spans are recorded as the text is written."""
 
@@ -101,6 +105,15 @@ class NoteWriter:
     def ent(self, value: str, label: str) -> "NoteWriter":
         self.spans.append((self.length, self.length + len(value), label))
         return self.text(value)
+
+    def prose(self, value: str) -> "NoteWriter":
+        """Write running text, marking each weekday it names as a DATE ("closed on Sunday"), as
+        i2b2 annotates them and `synth_phi` finds them."""
+        end = 0
+        for match in _WEEKDAY.finditer(value):
+            self.text(value[end : match.start()]).ent(match.group(), "DATE")
+            end = match.end()
+        return self.text(value[end:])
 
     def line(self, *items) -> "NoteWriter":
         """Write pieces: strings are text, (value, label) tuples are entities; end the line."""

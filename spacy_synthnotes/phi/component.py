@@ -1,7 +1,7 @@
 """The `synth_phi` component: PHI entities from shape patterns, name heuristics and the NER before it."""
 
 import re
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Collection, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -78,10 +78,11 @@ class SynthPhi:
     Overlapping candidates are resolved by precedence, then by length; a clinical
     entity that overlaps a PHI candidate is dropped (privacy first). Rule spans
     that do not fall on token boundaries are expanded to the tokens around them.
-    With the shape patterns on, postal addresses are then extended over the lines
+    With the shape patterns on, the two streets of an intersection then become
+    one (see `intersections`) and postal addresses are extended over the lines
     of their block (see `address_blocks`).
 
-    shapes (bool): Use the shape patterns (and address blocks).
+    shapes (bool): Use the shape patterns (and intersections, address blocks).
     names (bool): Use the name heuristics.
     name_list (bool): Use the listed names.
     phi_labels (Optional[Sequence[str]]): Which NER labels are PHI; None means
@@ -121,7 +122,7 @@ class SynthPhi:
             candidates.append((NER_PHI if wider else priority, span))
         ents = resolve(candidates)
         if self.shapes:
-            ents = address_blocks(doc, ents)
+            ents = address_blocks(doc, intersections(doc, ents, self.phi_labels))
         doc.ents = ents
         return doc
 
@@ -186,6 +187,61 @@ def _name_word(token) -> bool:
 
 def _newline(token) -> bool:
     return token.is_space and "\n" in token.text
+
+
+def intersections(doc: Doc, ents: List[Span], phi_labels: Collection[str]) -> List[Span]:
+    """Join the two streets of an intersection into one `STREET` entity.
+
+    Two kinds: a street after "corner of", then "and" or "&", then a PHI entity of any label (the
+    NER may take the second street for a town or a name: "the corner of Elm Road and King Forges"),
+    with at most two words or numbers the NER left out before "and" ("Pentelis Str. and"); or two
+    streets with only "and" or "&" between them and no house number in the first ("Broadway and
+    5th Ave"). An intersection is one place, and one surrogate then replaces it ("the corner of ...
+    and ..." keeps its form, see `spacy_synthnotes.surrogates`); two streets with numbers ("12 Elm
+    St and 40 Oak Ave") stay two.
+
+    doc (Doc): The note.
+    ents (List[Span]): Its resolved entities, in order.
+    phi_labels (Collection[str]): The PHI labels.
+    RETURNS (List[Span]): The entities with each intersection as one span.
+    """
+    joined: List[Span] = []
+    index = 0
+    while index < len(ents):
+        first = ents[index]
+        if index + 1 < len(ents) and first.label_ == "STREET":
+            second = ents[index + 1]
+            start = _corner_start(doc, first.start, joined[-1].end if joined else 0)
+            if _intersection(doc, first, second, start is not None, phi_labels):
+                joined.append(Span(doc, first.start if start is None else start, second.end, label="STREET"))
+                index += 2
+                continue
+        joined.append(first)
+        index += 1
+    return joined
+
+
+def _intersection(doc: Doc, first: Span, second: Span, corner: bool, phi_labels: Collection[str]) -> bool:
+    """Whether a street and the entity after it are an intersection (see `intersections`)."""
+    between = doc[first.end : second.start]
+    if not 1 <= len(between) <= 3 or between[-1].lower_ not in {"and", "&"}:
+        return False
+    if corner:
+        return second.label_ in phi_labels and not any(
+            _newline(t) or t.is_punct and t.text not in {".", "&"} for t in between
+        )
+    return second.label_ == "STREET" and len(between) == 1 and not any(c.isdigit() for c in first.text)
+
+
+def _corner_start(doc: Doc, street_start: int, free_from: int) -> Optional[int]:
+    """Where "corner of" (with "the" or "a" before it) starts just before a street; None if it is
+    not there or another entity holds it."""
+    start = street_start - 2
+    if start < free_from or doc[start].lower_ != "corner" or doc[start + 1].lower_ != "of":
+        return None
+    if start - 1 >= free_from and doc[start - 1].lower_ in {"the", "a"}:
+        start -= 1
+    return start
 
 
 def address_blocks(doc: Doc, ents: List[Span]) -> List[Span]:
