@@ -367,6 +367,14 @@ def test_the_streets_of_an_intersection_are_one_street():
     text = "It's in the corner of 35 Pentelis Str. and Waechter Turnpike"
     ner = [("35 Pentelis", "STREET"), ("Waechter Turnpike", "CITY")]
     assert phi_ents(text, ner) == [("the corner of 35 Pentelis Str. and Waechter Turnpike", "STREET")]
+    # The NER took "the corner of" into the first street, found part of the second or took it for a
+    # drug: the second street runs to the end of the sentence, over capitalized words.
+    text = "It is the corner of Bygget 64 and Komel Club. BP 120/80."
+    ner = [("the corner of Bygget 64", "STREET"), ("Komel", "CITY")]
+    assert phi_ents(text, ner)[0] == ("the corner of Bygget 64 and Komel Club", "STREET")
+    text = "Sent to the corner of Alšova 408 and Vedzizhev Greens"
+    ner = [("Alšova 408", "STREET"), ("Vedzizhev Greens", "DRUG")]
+    assert phi_ents(text, ner) == [("the corner of Alšova 408 and Vedzizhev Greens", "STREET")]
     # Without "corner of": two streets, the first without a house number.
     ner = [("Broadway", "STREET"), ("5th Ave", "STREET")]
     assert phi_ents("EMS found him at Broadway & 5th Ave.", ner) == [("Broadway & 5th Ave", "STREET")]
@@ -381,6 +389,7 @@ def test_the_streets_of_an_intersection_are_one_street():
         ("Lives on Elm Road and Maria visits daily.", [("Elm Road", "STREET"), ("Maria", "PATIENT")]),
         # After "corner of", still not over a clinical entity, a comma or a line break.
         ("the corner of Elm Road and HTN", [("Elm Road", "STREET"), ("HTN", "PROBLEM")]),
+        ("the corner of Elm Road and then fell", [("Elm Road", "STREET")]),
         ("the corner of Elm Road, and Oak Lane", [("Elm Road", "STREET"), ("Oak Lane", "STREET")]),
         ("the corner of Elm Road\nand Oak Lane", [("Elm Road", "STREET"), ("Oak Lane", "STREET")]),
         # A lesion at the corner of the mouth is no street at all.

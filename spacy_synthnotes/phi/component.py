@@ -192,45 +192,91 @@ def _newline(token) -> bool:
 def intersections(doc: Doc, ents: List[Span], phi_labels: Collection[str]) -> List[Span]:
     """Join the two streets of an intersection into one `STREET` entity.
 
-    Two kinds: a street after "corner of", then "and" or "&", then a PHI entity of any label (the
-    NER may take the second street for a town or a name: "the corner of Elm Road and King Forges"),
-    with at most two words or numbers the NER left out before "and" ("Pentelis Str. and"); or two
-    streets with only "and" or "&" between them and no house number in the first ("Broadway and
-    5th Ave"). An intersection is one place, and one surrogate then replaces it ("the corner of ...
-    and ..." keeps its form, see `spacy_synthnotes.surrogates`); two streets with numbers ("12 Elm
-    St and 40 Oak Ave") stay two.
+    Two kinds. A street after "corner of" (or one that starts with it), then "and" or "&" (at most
+    two words the NER left out may come first: "Pentelis Str. and"), then the second street: the
+    run of capitalized words, numbers and PHI entities of any label up to the end of the line or
+    of the sentence (the NER may take a street for a town or a name, "the corner of Elm Road and
+    King Forges", or find part of it); a clinical entity joins only if all its words are in title
+    case ("Vedzizhev Greens" taken for a drug, never "HTN"). Or two streets with only "and" or "&"
+    between them and no house number in the first ("Broadway and 5th Ave"). An intersection is one
+    place, and one surrogate then replaces it ("the corner of ... and ..." keeps its form, see
+    `spacy_synthnotes.surrogates`); two streets with numbers ("12 Elm St and 40 Oak Ave") stay two.
 
     doc (Doc): The note.
     ents (List[Span]): Its resolved entities, in order.
     phi_labels (Collection[str]): The PHI labels.
     RETURNS (List[Span]): The entities with each intersection as one span.
     """
+    entity_at = {i: ent for ent in ents for i in range(ent.start, ent.end)}
     joined: List[Span] = []
     index = 0
     while index < len(ents):
         first = ents[index]
-        if index + 1 < len(ents) and first.label_ == "STREET":
-            second = ents[index + 1]
+        end = None
+        if first.label_ == "STREET":
             start = _corner_start(doc, first.start, joined[-1].end if joined else 0)
-            if _intersection(doc, first, second, start is not None, phi_labels):
-                joined.append(Span(doc, first.start if start is None else start, second.end, label="STREET"))
-                index += 2
-                continue
-        joined.append(first)
+            if start is not None or _CORNER.match(first.text):
+                end = _second_street_end(doc, first, entity_at, phi_labels)
+            elif index + 1 < len(ents) and _two_streets(doc, first, ents[index + 1]):
+                end = ents[index + 1].end
+        if end is None:
+            joined.append(first)
+            index += 1
+            continue
+        joined.append(Span(doc, first.start if start is None else start, end, label="STREET"))
         index += 1
+        while index < len(ents) and ents[index].start < end:
+            index += 1
     return joined
 
 
-def _intersection(doc: Doc, first: Span, second: Span, corner: bool, phi_labels: Collection[str]) -> bool:
-    """Whether a street and the entity after it are an intersection (see `intersections`)."""
+_CORNER = re.compile(r"(?i)(?:the |a )?corner of ")
+_STOP = {",", ".", ";", ":", "?", "!", "(", ")", '"'}
+_MAX_STREET_TOKENS = 6
+
+
+def _second_street_end(
+    doc: Doc, first: Span, entity_at: Dict[int, Span], phi_labels: Collection[str]
+) -> Optional[int]:
+    """Where the second street of a corner ends (see `intersections`), or None if there is none."""
+    inside = any(t.lower_ in {"and", "&"} for t in first)  # the NER took "and" and part of the second
+    index = first.end
+    if not inside:
+        while index < len(doc) and index < first.end + 3 and (doc[index].is_alpha or doc[index].text == "."):
+            if doc[index].lower_ in {"and", "&"} or index in entity_at:
+                break
+            index += 1
+        if index >= len(doc) or doc[index].lower_ not in {"and", "&"}:
+            return None
+        index += 1
+    end = index
+    while end < len(doc) and end - index < _MAX_STREET_TOKENS:
+        token = doc[end]
+        if _newline(token) or token.text in _STOP or token.is_space:
+            break
+        ent = entity_at.get(end)
+        if ent is not None:
+            clinical_street = all(t.is_title or t.is_punct for t in ent)
+            if ent.start < end or not (ent.label_ in phi_labels or clinical_street):
+                break
+            end = ent.end
+            continue
+        if not (token.text[0].isupper() or token.is_digit):
+            break
+        end += 1
+    return end if end > index or inside else None
+
+
+def _two_streets(doc: Doc, first: Span, second: Span) -> bool:
+    """Whether two entities are streets with only "and" or "&" between them, the first without a
+    house number ("Broadway & 5th Ave")."""
     between = doc[first.end : second.start]
-    if not 1 <= len(between) <= 3 or between[-1].lower_ not in {"and", "&"}:
-        return False
-    if corner:
-        return second.label_ in phi_labels and not any(
-            _newline(t) or t.is_punct and t.text not in {".", "&"} for t in between
-        )
-    return second.label_ == "STREET" and len(between) == 1 and not any(c.isdigit() for c in first.text)
+    return (
+        second.label_ == "STREET"
+        and len(between) == 1
+        and between[0].lower_ in {"and", "&"}
+        and not any(c.isdigit() for c in first.text)
+    )
 
 
 def _corner_start(doc: Doc, street_start: int, free_from: int) -> Optional[int]:
