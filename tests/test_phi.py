@@ -360,7 +360,7 @@ def test_address_blocks_stop_where_the_address_ends(text):
 
 def test_the_streets_of_an_intersection_are_one_street():
     # After "corner of": one STREET from "the", whatever label the NER gave the second street, over a
-    # word or two it left out before "and".
+    # few words or full stops it left out before "and".
     text = "Found at the corner of Elm Road and Oak Lane in Springfield."
     ner = [("Elm Road", "STREET"), ("Oak Lane", "STREET"), ("Springfield", "CITY")]
     assert phi_ents(text, ner) == [("the corner of Elm Road and Oak Lane", "STREET"), ("Springfield", "CITY")]

@@ -193,14 +193,15 @@ def intersections(doc: Doc, ents: List[Span], phi_labels: Collection[str]) -> Li
     """Join the two streets of an intersection into one `STREET` entity.
 
     Two kinds. A street after "corner of" (or one that starts with it), then "and" or "&" (at most
-    two words the NER left out may come first: "Pentelis Str. and"), then the second street: the
-    run of capitalized words, numbers and PHI entities of any label up to the end of the line or
-    of the sentence (the NER may take a street for a town or a name, "the corner of Elm Road and
-    King Forges", or find part of it); a clinical entity joins only if all its words are in title
-    case ("Vedzizhev Greens" taken for a drug, never "HTN"). Or two streets with only "and" or "&"
-    between them and no house number in the first ("Broadway and 5th Ave"). An intersection is one
-    place, and one surrogate then replaces it ("the corner of ... and ..." keeps its form, see
-    `spacy_synthnotes.surrogates`); two streets with numbers ("12 Elm St and 40 Oak Ave") stay two.
+    three words or full stops the NER left out may come first: "Pentelis Str. and"), then the
+    second street: the run of capitalized words, numbers and PHI entities of any label up to the
+    end of the line or of the sentence (the NER may take a street for a town or a name, "the
+    corner of Elm Road and King Forges", or find part of it); a clinical entity joins only if all
+    its words are in title case ("Vedzizhev Greens" taken for a drug, never "HTN"). Or two streets
+    with only "and" or "&" between them and no house number in the first ("Broadway and 5th Ave").
+    An intersection is one place, and one surrogate then replaces it ("the corner of ... and ..."
+    keeps its form, see `spacy_synthnotes.surrogates`); two streets with numbers ("12 Elm St and
+    40 Oak Ave") stay two.
 
     doc (Doc): The note.
     ents (List[Span]): Its resolved entities, in order.
