@@ -375,6 +375,9 @@ def test_the_streets_of_an_intersection_are_one_street():
     text = "Sent to the corner of Alšova 408 and Vedzizhev Greens"
     ner = [("Alšova 408", "STREET"), ("Vedzizhev Greens", "DRUG")]
     assert phi_ents(text, ner) == [("the corner of Alšova 408 and Vedzizhev Greens", "STREET")]
+    text = "Send a new one to the corner of Kuusiku 7 and Alexander Flat? I am away."
+    ner = [("new one to the corner of Kuusiku 7", "STREET"), ("Alexander Flat", "CITY")]
+    assert phi_ents(text, ner)[0] == ("new one to the corner of Kuusiku 7 and Alexander Flat", "STREET")
     # Without "corner of": two streets, the first without a house number.
     ner = [("Broadway", "STREET"), ("5th Ave", "STREET")]
     assert phi_ents("EMS found him at Broadway & 5th Ave.", ner) == [("Broadway & 5th Ave", "STREET")]

@@ -192,7 +192,7 @@ def _newline(token) -> bool:
 def intersections(doc: Doc, ents: List[Span], phi_labels: Collection[str]) -> List[Span]:
     """Join the two streets of an intersection into one `STREET` entity.
 
-    Two kinds. A street after "corner of" (or one that starts with it), then "and" or "&" (at most
+    Two kinds. A street after "corner of" (or one that holds it), then "and" or "&" (at most
     three words or full stops the NER left out may come first: "Pentelis Str. and"), then the
     second street: the run of capitalized words, numbers and PHI entities of any label up to the
     end of the line or of the sentence (the NER may take a street for a town or a name, "the
@@ -216,7 +216,7 @@ def intersections(doc: Doc, ents: List[Span], phi_labels: Collection[str]) -> Li
         end = None
         if first.label_ == "STREET":
             start = _corner_start(doc, first.start, joined[-1].end if joined else 0)
-            if start is not None or _CORNER.match(first.text):
+            if start is not None or _CORNER.search(first.text):
                 end = _second_street_end(doc, first, entity_at, phi_labels)
             elif index + 1 < len(ents) and _two_streets(doc, first, ents[index + 1]):
                 end = ents[index + 1].end
