@@ -231,8 +231,9 @@ def intersections(doc: Doc, ents: List[Span], phi_labels: Collection[str]) -> Li
     return joined
 
 
-_CORNER = re.compile(r"(?i)(?:the |a )?corner of ")
-_STOP = {",", ".", ";", ":", "?", "!", "(", ")", '"'}
+_CORNER = re.compile(r"(?i)\bcorner of ")
+# Where the second street of a corner ends at the latest.
+_STOP = _SENTENCE_END | {",", "(", ")", '"'}
 _MAX_STREET_TOKENS = 6
 
 
@@ -253,7 +254,7 @@ def _second_street_end(
     end = index
     while end < len(doc) and end - index < _MAX_STREET_TOKENS:
         token = doc[end]
-        if _newline(token) or token.text in _STOP or token.is_space:
+        if token.is_space or token.text in _STOP:
             break
         ent = entity_at.get(end)
         if ent is not None:
