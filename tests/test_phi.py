@@ -253,14 +253,22 @@ def test_listed_names(text, expected):
     ]
 
 
-def test_listed_names_rank_below_clinical_entities_and_can_be_turned_off():
-    text = "Seen with Petr Kloz today; Addison Crisis ruled out."
-    assert phi_ents(text) == [("Petr Kloz", "PATIENT"), ("Addison Crisis", "PATIENT")]
-    # A clinical entity of the NER wins over a listed name; a PHI entity inside one widens to it.
+def test_listed_full_names_outrank_clinical_entities_given_names_alone_do_not():
+    # An eponym is not a listed name, whatever word follows the given name.
+    text = "Seen with Petr Kloz today; Addison Crisis ruled out. Ludwig angina? Wilson's disease."
+    assert phi_ents(text) == [("Petr Kloz", "PATIENT")]
+    # A PHI entity inside a listed name widens to it; a clinical entity stays where no name holds it.
     assert phi_ents(text, [("Kloz", "PATIENT"), ("Addison Crisis", "PROBLEM")]) == [
         ("Petr Kloz", "PATIENT"),
         ("Addison Crisis", "PROBLEM"),
     ]
+    # A full name the NER took for a drug or a problem is a name ...
+    text = "Jarmila Fiedlerová\n\nSeen for a huge Joseph Tolbert fan club."
+    ents = [("Jarmila Fiedlerová", "DRUG"), ("huge Joseph Tolbert", "PROBLEM")]
+    assert phi_ents(text, ents) == [("Jarmila Fiedlerová", "PATIENT"), ("Joseph Tolbert", "PATIENT")]
+    # ... a given name alone is not.
+    assert phi_ents("Addison reports fatigue.") == [("Addison", "PATIENT")]
+    assert phi_ents("Addison reports fatigue.", [("Addison", "PROBLEM")]) == [("Addison", "PROBLEM")]
     nlp = spacy.blank("en")
     nlp.add_pipe("synth_phi", config={"name_list": False})
     assert [e.text for e in nlp(text).ents] == []
@@ -333,6 +341,44 @@ def test_address_block_lines_below_a_street_are_locations():
     # ...but not in a line of clinical text, nor away from an address.
     assert ("CT", "TEST") in phi_ents("Lives at 40 Elm Street\nCT chest today", [("CT", "TEST")])
     assert phi_ents("Plan: PA and lateral chest film", [("PA", "TEST")]) == [("PA", "TEST")]
+
+
+def test_units_post_office_boxes_numbered_towns_and_quoted_blocks_join_the_address():
+    # A unit word ends a street's name, so the unit keeps its number.
+    assert shapes("It is 9554 62 Rue Gafsa Apt. 981") == [("62 Rue Gafsa", "STREET"), ("Apt. 981", "STREET")]
+    # A post-office box and the street after it are one.
+    assert shapes("Meet me at P.O. Box 149 Monika Union Apt. 485") == [
+        ("P.O. Box 149 Monika Union Apt. 485", "STREET")
+    ]
+    # A "town" of the NER after a house number that ends with a number is a street; the marks of a
+    # quoted block do not end it.
+    text = "??? Hafþór Smárason\n??? 4923 Parmova 109\n??? Suite 380\n??? Maribor\n??? Slovenia 2000"
+    assert phi_ents(text, [("Parmova 109", "CITY")]) == [
+        ("Hafþór Smárason", "PATIENT"),
+        ("4923 Parmova 109", "STREET"),
+        ("Suite 380", "STREET"),
+        ("Maribor", "LOCATION"),
+        ("Slovenia", "COUNTRY"),
+        ("2000", "ZIP"),
+    ]
+    assert ("Parmova 109", "CITY") in phi_ents("Lives in Parmova 109 now", [("Parmova 109", "CITY")])
+    # Capitalized words after "at", "to", "in"... and before a house number start the street.
+    assert phi_ents("I'll meet you at Tungata 11 Rott Crossroad after the concert.") == [
+        ("Tungata 11 Rott Crossroad", "STREET")
+    ]
+    assert [e for e, _ in phi_ents("Saw The Jones 12 Oak St. Then Mrs Lee 40 Elm St.")] == [
+        "12 Oak St.",
+        "Lee",
+        "40 Elm St.",
+    ]
+    # The whitespace at the edge of an NER entity is not part of it ("CO\n " is the region code "CO").
+    text = "Address:     3421 Fagradalsbraut 71\nPisão\n, CO\n 46381"
+    assert phi_ents(text, [("Fagradalsbraut 71", "CITY"), ("CO\n ", "TEST")]) == [
+        ("3421 Fagradalsbraut 71", "STREET"),
+        ("Pisão", "LOCATION"),
+        ("CO", "LOCATION"),
+        ("46381", "ZIP"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -65,13 +65,14 @@ class SynthPhi:
     3. name heuristics: titles ("Mr. X", "Dr. X"), credentials ("X Y, MD"),
        signatures, header fields ("Patient: X"), relatives ("daughter Mary"),
        introductions ("my name is X", "last name: X"), facility names
-       ("... Hospital") and country names;
+       ("... Hospital") and country names; and listed full names: a given
+       name of Faker's name lists followed by a second name ("Petr Kloz",
+       "Hülya Bouwmeester", also where the NER took them for a drug);
     4. the NER's other (clinical) entities;
-    5. listed names: a given name of Faker's name lists followed by a second
-       name ("Petr Kloz", "Hülya Bouwmeester"), or alone as the subject of a
-       verb that takes a person ("Maria reports"), a transcript's speaker
-       ("Ella: ...") or the name in a greeting ("Hi Freddy, I'm..."), found
-       wherever the sources above found nothing.
+    5. listed given names alone: as the subject of a verb that takes a person
+       ("Maria reports"), a transcript's speaker ("Ella: ...") or the name in
+       a greeting ("Hi Freddy, I'm..."), found wherever the sources above
+       found nothing.
 
     A name heuristic's or listed name's span that contains a shorter NER PHI
     entity ranks with the NER ("Martim A Pereira" around "Pereira").
@@ -106,7 +107,7 @@ class SynthPhi:
 
     def __call__(self, doc: Doc) -> Doc:
         candidates: List[Tuple[int, Span]] = []
-        for ent in doc.ents:
+        for ent in filter(None, map(_trim_space, doc.ents)):
             candidates.append((NER_PHI if ent.label_ in self.phi_labels else NER_OTHER, ent))
         if self.shapes:
             candidates += self._spans(doc, find_shapes(doc.text), SHAPE)
@@ -115,7 +116,10 @@ class SynthPhi:
         if self.names:
             names += self._spans(doc, find_names(doc.text), NAME_RULE)
         if self.name_list:
-            names += self._spans(doc, find_listed_names(doc.text), LISTED_NAME)
+            for match in find_listed_names(doc.text):
+                # A full name outranks a clinical entity the NER made of it ("Jarmila Fiedlerová" as a
+                # drug); a given name alone does not ("Addison").
+                names += self._spans(doc, [match], NAME_RULE if match.rule == "listed_name" else LISTED_NAME)
         for priority, span in names:
             # The whole name around a part the NER found ("Martim A Pereira" around "Pereira").
             wider = any(o.start >= span.start and o.end <= span.end and len(o) < len(span) for o in ner_phi)
@@ -138,6 +142,18 @@ class SynthPhi:
             if span is not None and len(span):
                 out.append((priority, span))
         return out
+
+
+def _trim_space(span: Span) -> Optional[Span]:
+    """The span without the whitespace tokens at its edges ("CO\\n " -> "CO"); None if nothing is left."""
+    start, end = span.start, span.end
+    while start < end and span.doc[start].is_space:
+        start += 1
+    while end > start and span.doc[end - 1].is_space:
+        end -= 1
+    if start == end:
+        return None
+    return span if (start, end) == (span.start, span.end) else Span(span.doc, start, end, label=span.label)
 
 
 def _address_line(tokens: Sequence, taken: Set[int]) -> bool:
@@ -306,6 +322,7 @@ def address_blocks(doc: Doc, ents: List[Span]) -> List[Span]:
     ents (List[Span]): Its resolved entities.
     RETURNS (List[Span]): The entities with the streets extended and the address lines added.
     """
+    ents = [_numbered_street(doc, ent) for ent in ents]
     # A lone number the NER took for a postcode just before a street is its house number.
     numbers = {e.start for e in ents if len(e) == 1 and e.label_ == "ZIP" and e[0].is_digit}
     joined = set()
@@ -321,6 +338,8 @@ def address_blocks(doc: Doc, ents: List[Span]) -> List[Span]:
         if ent.label_ == "STREET" and ent.start - 1 in joined:
             ent = Span(doc, ent.start - 1, ent.end, label=ent.label_)
         extended.append(ent)
+    occupied = {i for ent in extended for i in range(ent.start, ent.end)}
+    extended = [_with_name_before(doc, ent, occupied) for ent in extended]
     # A state or region code is often a clinical abbreviation too ("PA", "CT", "MS"): on an address
     # line, a clinical entity that is one such code is the address's.
     codes = {ent.start for ent in extended if _region_code(ent) and ent.label_ not in ADDRESS_LABELS}
@@ -361,6 +380,8 @@ def address_blocks(doc: Doc, ents: List[Span]) -> List[Span]:
             while line_end < len(doc) and not _newline(doc[line_end]):
                 line_end += 1
             line = [t for t in doc[index + 1 : line_end] if not t.is_space]
+            while line and _LINE_MARK.fullmatch(line[0].text):  # a quoted or bulleted block ("> Höfn")
+                line.pop(0)
             if any(label_of.get(t.i, ADDRESS_LINE) not in ADDRESS_LABELS for t in line):
                 break
             if not _address_line(line, taken):
@@ -383,6 +404,46 @@ def address_blocks(doc: Doc, ents: List[Span]) -> List[Span]:
             index = line_end
     kept = [ent for ent in extended if ent.start not in codes or ent.start not in taken]
     return sorted(kept + added, key=lambda span: span.start)
+
+
+# Marks before the lines of a quoted or bulleted block.
+_LINE_MARK = re.compile(r"[>?*•·|]+")
+
+
+def _numbered_street(doc: Doc, ent: Span) -> Span:
+    """A place entity after a house number that ends with a number of its own is a street the NER took
+    for a town ("4923 Parmova 109")."""
+    if ent.label_ == "STREET" or ent.label_ not in ADDRESS_LABELS or ent.start == 0:
+        return ent
+    before = doc[ent.start - 1]
+    if before.is_digit and before.whitespace_ and ent[0].is_title and ent[-1].is_digit:
+        return Span(doc, ent.start, ent.end, label="STREET")
+    return ent
+
+
+# Words after which a street may start ("at Tungata 11 Rott Crossroad").
+_BEFORE_STREET = {"at", "to", "in", "on", "is", "with", "and", "from", "near", ":"}
+
+
+def _with_name_before(doc: Doc, ent: Span, occupied: Set[int]) -> Span:
+    """A street that starts with its house number, after one or two capitalized words that start the
+    line or follow "at", "to", "in"...: the words are the first part of the street ("It's in Tungata
+    11 Rott Crossroad", "to Aqqusinersuaq 176 Pinto Hill")."""
+    if ent.label_ != "STREET" or not ent[0].is_digit:
+        return ent
+    start = ent.start
+    while start > 0 and ent.start - start < 2:
+        token = doc[start - 1]
+        capitalized = token.is_alpha and (token.is_title or token.is_upper)
+        if token.i in occupied or not token.whitespace_ or not capitalized or token.is_stop:
+            break
+        if token.lower_ in _ADDRESS_WORDS:
+            break
+        start -= 1
+    before = doc[start - 1] if start > 0 else None
+    if start < ent.start and (before is None or _newline(before) or before.lower_ in _BEFORE_STREET):
+        return Span(doc, start, ent.end, label="STREET")
+    return ent
 
 
 def _town(doc: Doc, start: int, taken: Set[int], label_of: Dict[int, str]) -> Optional[Span]:

@@ -85,12 +85,15 @@ _EURO_STREET_NAME = (
     r"(?!(?i:brigade|renegade)\b)[A-ZÀ-Þ][\w'-]*(?:stra(?:ß|ss)e|str\.|weg|gasse|allee|platz|damm|ufer|laan|"
     r"straat|gracht|plein|kade|vej|gade|gata|gatan|vägen|veien|vegen|gaten|katu|tie|utca|ulica)"
 )
+# Words of a street name; a unit word ends it ("Rue Gafsa Apt. 981").
+_EURO_WORD = r"(?!(?:Apt|Apartment|Suite|Ste|Unit)\b)[A-ZÀ-Þ][\w'-]+"
 _EURO_NAME = (
-    r"(?:(?:de|del|della|di|da|do|dos|das|la|le|les|du|des|l'|d')[ \t]*)*[A-ZÀ-Þ][\w'-]+"
-    r"(?:[ \t]+(?:(?:de|del|di|da|do|la|le|du)[ \t]+)?[A-ZÀ-Þ][\w'-]+){0,2}"
+    rf"(?:(?:de|del|della|di|da|do|dos|das|la|le|les|du|des|l'|d')[ \t]*)*{_EURO_WORD}"
+    rf"(?:[ \t]+(?:(?:de|del|di|da|do|la|le|du)[ \t]+)?{_EURO_WORD}){{0,2}}"
 )
 _EURO_STREET_WORD = r"(?:Rue|Rua|Via|Viale|Calle|Avenida|Avda\.|Carrer|Strada|Corso|Piazza|Paseo|ul\.|ulica)"
 _NOT_UNIT_AFTER = r"(?![ \t]*(?:Fr|French|G|gauge|mm|cm|mg|mL|ml|units?|%)\b)"
+_PO_BOX = r"(?i:\b(?:P\.?[ \t]?O\.?|Post[ \t]+Office)[ \t]*Box)"
 _STATES = "|".join(_UsAddress.states_abbr)
 # "City, ST": MD and PA are credentials too ("Jane Doe, MD"), so they need a ZIP after them.
 _CITY_STATE = (
@@ -259,7 +262,8 @@ SHAPE_RULES: List[Rule] = [
     _rule(
         "street",
         "STREET",
-        rf"\b\d{{1,6}}\s+(?:[NSEW]\.?\s+)?(?:(?:Ma?c)?[A-Z][a-z]+\.?\s+){{1,3}}(?:{_STREET_SUFFIX})\b\.?"
+        rf"(?:{_PO_BOX}[ \t]+)?\b\d{{1,6}}\s+(?:[NSEW]\.?\s+)?(?:(?:Ma?c)?[A-Z][a-z]+\.?\s+){{1,3}}"
+        rf"(?:{_STREET_SUFFIX})\b\.?"
         r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|#)\.?\s*#?\s*[\w-]+)?",
     ),
     # European streets: a name with a street suffix, then the number ("Hauptstraße 5", "Kerkstraat 12",
@@ -294,7 +298,7 @@ SHAPE_RULES: List[Rule] = [
         r"[ \t]+\d{1,5}[a-z]?\.?"
         r"(?=,?\s*(?:Apt|Apartment|Suite|Ste)\b\.?\s*#?\s*\d)",
     ),
-    _rule("po_box", "STREET", r"(?i:\b(?:P\.?[ \t]?O\.?|Post[ \t]+Office)[ \t]*Box)[ \t]+\d{1,6}\b"),
+    _rule("po_box", "STREET", rf"{_PO_BOX}[ \t]+\d{{1,6}}\b"),
     # An apartment or suite number on its own line or after a street the patterns did not know.
     _rule("apartment", "STREET", r"\b(?:Apt|Apartment|Suite|Ste)\.?\s*#?\s*\d{1,5}[A-Z]?\b"),
     # US military addresses: "PSC 3294, Box 9168", "Unit 7349 Box 6067", "USNS Lopez" over "FPO AE 44941".
@@ -567,12 +571,15 @@ _ENGLISH_GIVEN_NAMES = {
     "Pat", "Ray", "Rim", "Rose", "Rosette", "Said", "Santa", "Senna", "Sera", "Serine", "Sole", "Sue",
     "Tan", "Till", "Titin", "Tone", "Urban", "Valid", "Valves", "Ver", "Ward", "Will", "Willi",
 }  # fmt: skip
-# Words after a name that make it an eponym, not a person ("Wilson disease", "Babinski sign").
-_EPONYM_AFTER = (
-    r"(?![ \t]*(?:['’]s)?[ \t]*(?i:disease|syndrome|sign|test|reflex|maneuver|manoeuvre|procedure|operation|"
-    r"classification|criteria|scale|score|stain|tumou?r|palsy|phenomenon|anomaly|malformation|fracture|"
-    r"lymphoma|sarcoma|type|method|technique)\b)"
+# Words after a name that make it an eponym, not a person ("Wilson disease", "Babinski sign", "Addison
+# crisis", "Ludwig angina").
+_EPONYM_HEADS = frozenset(
+    "disease syndrome sign test reflex maneuver manoeuvre procedure operation classification criteria "
+    "scale score stain tumor tumour palsy phenomenon anomaly malformation fracture lymphoma sarcoma type "
+    "method technique crisis angina murmur foot node nodes ulcer cyst fever body bodies cell cells joint "
+    "hernia nodule nodules surgery repair incision position view triad law".split()
 )
+_EPONYM_AFTER = rf"(?![ \t]*(?:['’]s)?[ \t]*(?i:{'|'.join(sorted(_EPONYM_HEADS))})\b)"
 # A run of name words at every word start (overlapping), so "Patient Jane Smith" yields "Jane Smith".
 _LISTED_NAME = re.compile(rf"(?<![\w.'’-])(?=({_FULL_NAME})(?![\w-]|['’](?!s\b)){_EPONYM_AFTER})")
 
@@ -633,15 +640,17 @@ def find_listed_names(text: str) -> List[Match]:
 
     A listed given name followed by a second name ("Petr Kloz"), or alone where the context makes it a
     person (`_LISTED_ALONE`, `_LOWER_INTRODUCTION`). A given name alone is not enough elsewhere ("Wilson",
-    "June" are eponyms and months in clinical text); names before "disease", "sign", "syndrome"... are
-    eponyms and left alone.
+    "June" are eponyms and months in clinical text); names before or holding "disease", "sign", "crisis"...
+    are eponyms and left alone ("Wilson disease", "Addison Crisis").
     """
     given = given_names()
     found = []
     for m in _LISTED_NAME.finditer(text):
         start, end = _trim_name(text, *m.span(1))
         words = text[start:end].split()
-        if len(words) >= 2 and words[0] in given and not re.fullmatch(r"[A-Z]\.?", words[-1]):
+        if len(words) < 2 or words[0] not in given or re.fullmatch(r"[A-Z]\.?", words[-1]):
+            continue
+        if not any(word.lower() in _EPONYM_HEADS for word in words[1:]):  # not "Addison Crisis"
             found.append(Match(start, end, "PATIENT", "listed_name"))
     for m in _LISTED_ALONE.finditer(text):
         kind = m.lastgroup or ""
