@@ -315,7 +315,10 @@ def address_blocks(doc: Doc, ents: List[Span]) -> List[Span]:
     that reads like an address line ("Höfn", "Iceland 72399", "Suite 4") becomes a `LOCATION`
     entity (`ZIP` for numbers), until a blank line, a sentence, a field ("Phone: ...") or another
     kind of entity (a clinical entity that is a state or region code, "PA" or "CT", is taken over
-    by the line). A bare number just before a street joins it ("2035 Gewerbepark 45"), and a
+    by the line; quote or bullet marks before a line are passed over, "> Höfn"). A bare number just
+    before a street joins it ("2035 Gewerbepark 45"), also before a place entity that ends with a number
+    of its own, a street the NER took for a town ("4923 Parmova 109", see `_numbered_street`); one or
+    two capitalized words before a street's house number may start it (see `_with_name_before`); and a
     name alone on the line above the street is the addressee (`PATIENT`).
 
     doc (Doc): The note.
