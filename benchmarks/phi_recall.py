@@ -1,14 +1,16 @@
 """PHI detection recall/precision and residual-PHI leftovers on the demo test split and real corpora.
 
     python benchmarks/phi_recall.py --demo corpus/demo/test.spacy [--ner training/ner/model-best] \
-        [--shared ../shared/data] [--corpora demo-test presidio ...] [--output metrics/phi_recall.json]
+        [--shared ../shared/data] [--corpora demo-test presidio ...] [--output metrics/phi_recall.json] \
+        [--relative-dates]
 
 Pipelines measured in one run: `rules` (synth_phi alone) and, with --ner, `ner+rules` (the trained NER
-followed by synth_phi). Corpora: the demo test split (our labels), the Presidio synthetic PII set (types
-mapped with PRESIDIO_MAP; its token figures are also given without the skip words of Presidio's own
-evaluator, PRESIDIO_SKIP_WORDS), MACCROBAT2020's Date and Age annotations, and its calendar dates alone. For
-each corpus the script also synthesizes every note with the PHI pipeline + synth_notes and counts
-identifier-shaped strings of the source (shape patterns) still present in the synthetic text.
+followed by synth_phi); with --relative-dates, synth_phi also marks relative dates ("3 days later").
+Corpora: the demo test split (our labels), the Presidio synthetic PII set (types mapped with
+PRESIDIO_MAP; its token figures are also given without the skip words of Presidio's own evaluator,
+PRESIDIO_SKIP_WORDS), MACCROBAT2020's Date and Age annotations, and its calendar dates alone. For each
+corpus the script also synthesizes every note with the PHI pipeline + synth_notes and counts identifier-
+shaped strings of the source (shape patterns) still present in the synthetic text.
 """
 
 import argparse
@@ -143,6 +145,11 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
     parser.add_argument("--output", type=Path, default=Path("metrics/phi_recall.json"))
     parser.add_argument("--corpora", nargs="+", choices=CORPORA, default=CORPORA, help="corpora to measure")
+    parser.add_argument(
+        "--relative-dates",
+        action="store_true",
+        help="synth_phi with relative_dates on (strict de-identification)",
+    )
     args = parser.parse_args()
 
     blank = spacy.blank("en")
@@ -162,12 +169,13 @@ def main() -> None:
         corpora["maccrobat-calendar-dates"] = (calendar, MACCROBAT_MAP)
 
     pipelines: Dict[str, Language] = {}
+    phi_config = {"relative_dates": args.relative_dates}
     rules = spacy.blank("en")
-    rules.add_pipe("synth_phi")
+    rules.add_pipe("synth_phi", config=phi_config)
     pipelines["rules"] = rules
     if args.ner:
         combined = spacy.load(args.ner)
-        combined.add_pipe("synth_phi")
+        combined.add_pipe("synth_phi", config=phi_config)
         pipelines["ner+rules"] = combined
 
     phi_labels = sorted(set(DEFAULT_PHI_LABELS))

@@ -188,14 +188,19 @@ def evaluate_phi_cli(
     presidio_skip_words: bool = typer.Option(
         False, "--presidio-skip-words", help="Also score without the skip words of Presidio's evaluator"
     ),
+    relative_dates: bool = typer.Option(
+        False, "--relative-dates", help="Have synth_phi mark relative dates too ('3 days later')"
+    ),
 ) -> None:
     """Token- and entity-level PHI recall/precision, per label and HIPAA-only, with the misses.
 
     Token figures count word tokens (with a letter or digit), as Philter's evaluation does; recall over
     every token, punctuation inside gold spans included, is printed beside them. With
     --presidio-skip-words, recall/precision over the word tokens that Presidio's evaluator counts too.
+    With --relative-dates, the pipeline's synth_phi runs with `relative_dates` on.
     """
     from .labels import DEFAULT_PHI_LABELS
+    from .phi import SynthPhi
     from .phi.evaluate import PRESIDIO_SKIP_WORDS, evaluate_phi
     from .readers import open_corpus
 
@@ -207,6 +212,12 @@ def evaluate_phi_cli(
         nlp.add_pipe("synth_phi")
     else:
         nlp = spacy.load(pipeline, exclude=["synth_notes"])
+    if relative_dates:
+        phi_pipes = [pipe for _, pipe in nlp.pipeline if isinstance(pipe, SynthPhi)]
+        if not phi_pipes:
+            msg.fail(f"--relative-dates: the pipeline {pipeline} has no synth_phi component", exits=1)
+        for pipe in phi_pipes:
+            pipe.relative_dates = True
     try:
         docs = list(open_corpus(gold, on_error=on_error).docs(spacy.blank("en")))
     except (CorpusError, ValueError) as err:

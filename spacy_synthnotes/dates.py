@@ -187,7 +187,8 @@ def _render_weekday(template: str, value: datetime.date) -> str:
     return _like_case(bare, word) + dot
 
 
-def _ordinal(day: int, template: str) -> str:
+def ordinal_suffix(day: int, template: str) -> str:
+    """The ordinal suffix of `day` ("st", "nd", "rd", "th"), upper case if `template` is."""
     if 11 <= day % 100 <= 13:
         suffix = "th"
     else:
@@ -225,7 +226,7 @@ def render_date(parsed: ParsedDate, value: datetime.date) -> str:
         elif name == "mon":
             out.append(_render_month_name(original, month))
         elif name == "ord":
-            out.append(_ordinal(day, original))
+            out.append(ordinal_suffix(day, original))
         elif name == "wd":
             out.append(_render_weekday(original, value))
         cursor = end

@@ -3,9 +3,11 @@
 One `DocumentSurrogates` object serves one note: the same real string always
 maps to the same surrogate inside the note, name parts are mapped token by
 token (so "Mr. Smith", "John Smith", "Smith, John" and "J. Smith" stay one
-person), every date is shifted by one per-note offset in its own format, ages
+person), every date is shifted by one per-note offset in its own format, the
+counts of relative dates ("3 days later") move by one per-note factor, ages
 over 89 become "90+" (HIPAA Safe Harbor), IDs, phone numbers and ZIP codes keep
-their shape, and no surrogate equals its original.
+their shape, and no surrogate equals its original, except a relative date
+without a count ("the next day"), which is kept.
 """
 
 import datetime
@@ -19,6 +21,8 @@ from faker import Faker
 
 from . import labels as L
 from .dates import parse_date, render_date, shift_date
+from .intervals import interval_factor, move_counts
+from .phi.patterns import is_relative_date
 
 TITLES = {
     "mr",
@@ -190,6 +194,7 @@ class DocumentSurrogates:
         self.avoid(forbidden)
         self._original_dates = _contained_dates(dates)
         self.date_offset = self._choose_offset(date_shift, dates)
+        self._factor: Optional[float] = None
         self._cache: Dict[Tuple[str, str], str] = {}
         self._name_parts: Dict[str, str] = {}
         self._first_names: Set[str] = set()
@@ -325,6 +330,11 @@ class DocumentSurrogates:
             years = self.rng.choice((-1, 1)) * self.rng.randint(1, 2)
             self._count("year_only_dates")
             return shift_date(original, self.date_offset + 365 * years) or original
+        moved = move_counts(original, self._interval_factor()) if is_relative_date(original) else None
+        if moved is not None:
+            # A relative date ("3 days later"): its counts move, one factor for the whole note.
+            self._count("relative_dates")
+            return moved
         self._count("unparsed_dates")
 
         def make() -> str:
@@ -332,6 +342,12 @@ class DocumentSurrogates:
             return date.strftime("%m/%d/%Y")
 
         return self._draw(original, make, keep_case=False)
+
+    def _interval_factor(self) -> float:
+        """The note's factor for relative dates, drawn when the first one is replaced."""
+        if self._factor is None:
+            self._factor = interval_factor(self.rng)
+        return self._factor
 
     def _age(self, original: str) -> str:
         grouped = group_age(original, self.age_jitter, self.rng)

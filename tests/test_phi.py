@@ -98,6 +98,8 @@ def shapes(text):
         ("Hungary 34796\n(37) 788-063-Office\\,07700 063 966-Fax", ("07700 063 966", "FAX")),
         ("APO AA 61487\n416 60 039 office\n", ("416 60 039", "PHONE")),
         ("ZIP: 394 13", ("394 13", "ZIP")),
+        ("recurrences between 2011 and 2013", ("2011", "DATE")),
+        ("a 19\u2005months old girl", ("19", "AGE")),
         ("3565 Πλατεία Συντάγματος 204\n Suite 279", ("3565 Πλατεία Συντάγματος 204", "STREET")),
     ],
 )
@@ -596,3 +598,22 @@ def test_evaluate_phi_command(tmp_path):
     mapped_scores = srsly.read_json(tmp_path / "m.json")
     assert mapped_scores["per_label"]["PHONE"]["gold_entities"] == 1
     assert mapped_scores["hipaa"]["token_recall_skip_words"] == 1.0
+
+
+def test_evaluate_phi_command_with_relative_dates(tmp_path):
+    path = tmp_path / "gold.jsonl"
+    text = "Admitted 3/14/2021. Three days later she was discharged."
+    srsly.write_jsonl(path, [{"text": text, "spans": [[9, 18, "DATE"], [20, 36, "DATE"]]}])
+    recall = {}
+    for flag in ([], ["--relative-dates"]):
+        out = tmp_path / f"{len(flag)}.json"
+        result = CliRunner().invoke(app, ["evaluate-phi", "--gold", str(path), "--output", str(out), *flag])
+        assert result.exit_code == 0, result.output
+        recall[bool(flag)] = srsly.read_json(out)["per_label"]["DATE"]["entity_recall"]
+    assert recall == {False: 0.5, True: 1.0}
+    blank = tmp_path / "blank"
+    spacy.blank("en").to_disk(blank)
+    result = CliRunner().invoke(
+        app, ["evaluate-phi", "--gold", str(path), "--pipeline", str(blank), "--relative-dates"]
+    )
+    assert result.exit_code == 1 and "has no synth_phi component" in " ".join(result.output.split())

@@ -7,10 +7,10 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from ..labels import DEFAULT_PHI_LABELS
-from .patterns import NAME_PARTICLES, find_listed_names, find_names, find_shapes
+from .patterns import NAME_PARTICLES, find_listed_names, find_names, find_relative_dates, find_shapes
 
 # Precedence of overlapping candidates, highest first (see `SynthPhi`).
-SHAPE, NER_PHI, NAME_RULE, NER_OTHER, LISTED_NAME = 0, 1, 2, 3, 4
+SHAPE, NER_PHI, NAME_RULE, RELATIVE_DATE, NER_OTHER, LISTED_NAME = 0, 1, 2, 3, 4, 5
 # Entities that hold a place in a postal address, and the label of the lines found to continue one.
 ADDRESS_LABELS = {"STREET", "CITY", "STATE", "ZIP", "COUNTRY", "LOCATION", "LOCATION-OTHER"}
 ADDRESS_LINE = "LOCATION"
@@ -39,7 +39,13 @@ _NOT_ADDRESSEE = {"address", "home", "mailing", "billing", "shipping", "work", "
 @Language.factory(
     "synth_phi",
     assigns=["doc.ents"],
-    default_config={"shapes": True, "names": True, "name_list": True, "phi_labels": None},
+    default_config={
+        "shapes": True,
+        "names": True,
+        "name_list": True,
+        "relative_dates": False,
+        "phi_labels": None,
+    },
 )
 def make_synth_phi(
     nlp: Language,
@@ -47,10 +53,18 @@ def make_synth_phi(
     shapes: bool,
     names: bool,
     name_list: bool,
+    relative_dates: bool,
     phi_labels: Optional[List[str]],
 ) -> "SynthPhi":
     """Create a `synth_phi` component (see `SynthPhi`)."""
-    return SynthPhi(name, shapes=shapes, names=names, name_list=name_list, phi_labels=phi_labels)
+    return SynthPhi(
+        name,
+        shapes=shapes,
+        names=names,
+        name_list=name_list,
+        relative_dates=relative_dates,
+        phi_labels=phi_labels,
+    )
 
 
 class SynthPhi:
@@ -68,8 +82,14 @@ class SynthPhi:
        ("... Hospital") and country names; and listed full names: a given
        name of Faker's name lists followed by a second name ("Petr Kloz",
        "Hülya Bouwmeester", also where the NER took them for a drug);
-    4. the NER's other (clinical) entities;
-    5. listed given names alone: as the subject of a verb that takes a person
+    4. with `relative_dates`, relative dates ("3 days later", "postoperative
+       day 9", "the next day"): they name no calendar date, so they are not
+       Safe Harbor identifiers, but an interval next to a known admission date
+       narrows the dates down. Off by default, so synthetic notes keep their
+       clinical timeline; on, they are DATE entities, and `synth_notes` moves
+       their counts by 10-25% (see `spacy_synthnotes.intervals`);
+    5. the NER's other (clinical) entities;
+    6. listed given names alone: as the subject of a verb that takes a person
        ("Maria reports"), a transcript's speaker ("Ella: ...") or the name in
        a greeting ("Hi Freddy, I'm..."), found wherever the sources above
        found nothing.
@@ -86,6 +106,7 @@ class SynthPhi:
     shapes (bool): Use the shape patterns (and intersections, address blocks).
     names (bool): Use the name heuristics.
     name_list (bool): Use the listed names.
+    relative_dates (bool): Mark relative dates as DATE.
     phi_labels (Optional[Sequence[str]]): Which NER labels are PHI; None means
         the default PHI labels of `synth_notes`.
     """
@@ -97,12 +118,14 @@ class SynthPhi:
         shapes: bool = True,
         names: bool = True,
         name_list: bool = True,
+        relative_dates: bool = False,
         phi_labels: Optional[Sequence[str]] = None,
     ):
         self.name = name
         self.shapes = shapes
         self.names = names
         self.name_list = name_list
+        self.relative_dates = relative_dates
         self.phi_labels = set(DEFAULT_PHI_LABELS if phi_labels is None else phi_labels)
 
     def __call__(self, doc: Doc) -> Doc:
@@ -124,6 +147,8 @@ class SynthPhi:
             # The whole name around a part the NER found ("Martim A Pereira" around "Pereira").
             wider = any(o.start >= span.start and o.end <= span.end and len(o) < len(span) for o in ner_phi)
             candidates.append((NER_PHI if wider else priority, span))
+        if self.relative_dates:
+            candidates += self._spans(doc, find_relative_dates(doc.text), RELATIVE_DATE)
         ents = resolve(candidates)
         if self.shapes:
             ents = address_blocks(doc, intersections(doc, ents, self.phi_labels))

@@ -18,6 +18,8 @@ from faker.providers.address.en import Provider as _EnAddress
 from faker.providers.address.en_US import Provider as _UsAddress
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from ..intervals import CARDINAL_WORD, ORDINAL, PART_OF_DAY, TIME_UNIT
+
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
     r"Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
@@ -167,7 +169,7 @@ SHAPE_RULES: List[Rule] = [
     _rule(
         "date_year_in_context",
         "DATE",
-        rf"\b(?:in|since|from|until|during|of|by|early|late|mid-?)\s+({_YEAR})\b"
+        rf"\b(?:in|since|from|until|during|between|of|by|early|late|mid-?)\s+({_YEAR})\b"
         r"(?!\s*(?:mg|units?|mL|patients?|cells|copies|[a-zA-Zμ]+/[a-zA-Z]))",
         re.IGNORECASE,
         group=1,
@@ -334,12 +336,126 @@ SHAPE_RULES: List[Rule] = [
         "AGE",
         r"\b(\d{1,3})(?=\s?[-\u2013]?\s?(?:years?|yrs?|y)\s?[-\u2013 ]?\s?(?:old|o)\b|"
         r"\s?(?:y/o|yo|y\.o\.)(?!\w)|\s+years?\s+of\s+age\b|"
-        r"[- ](?:months?|mos?|weeks?|wks?|days?)[- ](?:old\b|of\s+age\b))",
+        r"[-\s](?:months?|mos?|weeks?|wks?|days?)[-\s](?:old\b|of\s+age\b))",
         re.IGNORECASE,
         group=1,
     ),
     _rule("age_keyword", "AGE", r"(?i:\b(?:age[d:]?|aged|age\s+of)\s+)(\d{1,3})\b(?!\s*(?:mg|%|/))", group=1),
     _rule("age_turned", "AGE", r"(?i:\bturn(?:s|ed)?\s+)(\d{1,3})(?=\s*(?:years?\b|[.!?]|$))", group=1),
+]
+
+# -- relative dates (only with synth_phi's `relative_dates`; see spacy_synthnotes.intervals) ------------
+# Their spaces never cross a line break (_S): "for 5 days" and a list's "3." on the next line are not
+# "days 3".
+_S = r"[^\S\n]"
+_HALF = rf"(?:(?:{_S}|-)+and(?:{_S}|-)+a(?:{_S}|-)+half|½)?"
+_COUNT = (
+    rf"(?:\d+(?:\.\d+)?(?:{_S}*(?:-|–|to|or){_S}*\d+(?:\.\d+)?)?"
+    rf"|{CARDINAL_WORD}(?:{_S}*(?:-|to|or){_S}*{CARDINAL_WORD})?"
+    rf"|an?|a{_S}+few|few|several|a{_S}+couple{_S}+of){_HALF}"
+)
+# Between a count and its unit: nothing or space after a digit ("24h", "2 d"), space or a hyphen after a word.
+_COUNT_UNIT = rf"(?:(?<=[\d½]){_S}*|(?:{_S}|-)+)"
+# "d" for days only after a digit ("14 d after"), never as a word of its own.
+_UNIT_AFTER_COUNT = rf"(?:(?<=\d)d|(?<=\d )d|{TIME_UNIT})"
+# Units of a span after "in/within/after" ("in 2 h", "after two cycles"); not "in 24-h urine".
+_SPAN_UNIT = (
+    rf"(?:(?<=\d)h|(?<=\d{_S})h|hours?|hrs?|days?|weeks?|wks?|months?|mos?|"
+    r"years?|yrs?|decades?|cycles?|courses?)"
+)
+_DIRECTION = (
+    r"(?:later|after(?:wards?)?|earlier|before(?:hand)?|prior|previously|ago|since|from|back|"
+    r"post(?:-?[a-z]+)?|thereafter|following)"
+)
+_DAY_KIND = (
+    r"(?:(?:post-?operative|post-?op|hospital|illness|treatment|admission|study|postnatal|post-?partum|"
+    rf"gestational|pregnancy){_S}+)?"
+)
+_NEIGHBOUR = r"(?:next|following|previous|same|subsequent|preceding|ensuing)"
+RELATIVE_DATE_RULES: List[Rule] = [
+    # "3 days later", "two weeks after", "1–2 days post", "30 months from", "14 d after"
+    _rule(
+        "relative_interval",
+        "DATE",
+        rf"\b{_COUNT}{_COUNT_UNIT}{_UNIT_AFTER_COUNT}\b{_S}+{_DIRECTION}\b",
+        re.I,
+    ),
+    # "months before", "several years ago"
+    _rule(
+        "relative_units_ago",
+        "DATE",
+        rf"\b(?:(?:several|few|many){_S}+)?(?:days|weeks|months|years){_S}+"
+        r"(?:before|ago|later|earlier|prior|previously)\b",
+        re.I,
+    ),
+    # "after 1 month", "within the first 2 postoperative days", "after at least 1 year", "at 34 weeks"
+    _rule(
+        "relative_within",
+        "DATE",
+        rf"\b(?:after|within|in|during|at|until|by){_S}+(?:the{_S}+)?"
+        rf"(?:(?:first|next|last|past|following|previous|subsequent|ensuing){_S}+)?"
+        rf"(?:(?:at{_S}+least|about|approximately|nearly|almost|over|another){_S}+)?"
+        rf"{_COUNT}{_COUNT_UNIT}{_DAY_KIND}"
+        rf"{_SPAN_UNIT}\b",
+        re.I,
+    ),
+    # "postoperative day 9", "day +12", "days 1-3", "week 24", "month 5"; not "day 2 mg"
+    _rule(
+        "relative_day_number",
+        "DATE",
+        rf"\b{_DAY_KIND}(?:day|week|month)s?{_S}*#?{_S}*\+?\d+(?:{_S}*(?:-|–|to|and){_S}*\d+)?\b"
+        rf"(?!{_S}*(?:mg|%))",
+        re.I,
+    ),
+    _rule("relative_day_word", "DATE", rf"\bdays?{_S}+{CARDINAL_WORD}\b", re.I),
+    # "POD 3", "4th POD", "HD#2", "EOT", "end of treatment"
+    _rule(
+        "relative_time_point",
+        "DATE",
+        rf"\b(?:(?-i:POD|HD){_S}*#?{_S}*\d+|{ORDINAL}{_S}+(?-i:POD)|(?-i:EOT)"
+        rf"|end(?:{_S}|-)of(?:{_S}|-)(?:treatment|therapy))\b",
+        re.I,
+    ),
+    # "the fifth day", "eleventh hospital day", "36th pregnancy week", "first months of life"
+    _rule("relative_ordinal", "DATE", rf"\b{ORDINAL}{_S}+{_DAY_KIND}(?:day|week|month|year|night)s?\b", re.I),
+    # "3-month", "1-year" (follow-up, history); not "6-year-old"
+    _rule("relative_adjective", "DATE", rf"\b{_COUNT}-(?:week|month|year)\b(?!(?:{_S}|-)+old)", re.I),
+    # "36+2 gestational weeks", "38 weeks' gestation"
+    _rule(
+        "relative_gestation",
+        "DATE",
+        rf"\b\d+(?:\+\d)?{_S}*(?:gestational|pregnancy){_S}+weeks?\b"
+        rf"|\b{_COUNT}{_COUNT_UNIT}weeks?['’]?{_S}+(?:of{_S}+)?gestation\b",
+        re.I,
+    ),
+    # "the next day", "the following morning", "previous years", "the past year", "the day before"
+    _rule(
+        "relative_neighbour",
+        "DATE",
+        rf"\b{_NEIGHBOUR}{_S}+(?:(?:day|week|month|year|decade)s?|{PART_OF_DAY})\b",
+        re.I,
+    ),
+    _rule(
+        "relative_past",
+        "DATE",
+        rf"\b(?:past|last|this|previous|prior){_S}+(?:year|month|week|decade)s?\b",
+        re.I,
+    ),
+    _rule(
+        "relative_day_of",
+        "DATE",
+        rf"(?<=\bthe )(?:day|week|month|year){_S}+(?:before|after|prior|preceding|"
+        rf"of{_S}+(?:admission|surgery|discharge|presentation|delivery|birth|the{_S}+visit))\b",
+        re.I,
+    ),
+    # "∼48 h of age", "in her 50s"
+    _rule("relative_of_age", "DATE", rf"\b{_COUNT}{_COUNT_UNIT}{TIME_UNIT}{_S}+of{_S}+age\b", re.I),
+    _rule(
+        "relative_decade_of_life",
+        "DATE",
+        rf"\b(?:his|her|their){_S}+(?:early{_S}+|mid-?|late{_S}+)?\d0s\b",
+        re.I,
+    ),
 ]
 
 # An initial with or without its full stop ("John A. Smith", "Ravil G Yefimov"), and the particles
@@ -553,6 +669,25 @@ def _trim_name(text: str, start: int, end: int) -> Tuple[int, int]:
 def find_shapes(text: str) -> List[Match]:
     """Identifier-shaped strings: dates, contacts, IDs, addresses, ages over 89."""
     return resolve_overlaps(_find(SHAPE_RULES, text))
+
+
+def find_relative_dates(text: str) -> List[Match]:
+    """Relative dates: "3 days later", "postoperative day 9", "the next day" (see `RELATIVE_DATE_RULES`)."""
+    return resolve_overlaps(_find(RELATIVE_DATE_RULES, text))
+
+
+def is_relative_date(text: str) -> bool:
+    """Whether a DATE string is a relative date: relative-date rules find it, and none of its other
+    words is a number or a capitalized word other than a stop word ("On the next day" is one; "New
+    Year's Day", "Christmas week" and "2 days before Thanksgiving" name a calendar date)."""
+    matches = find_relative_dates(text)
+    rest = list(text)
+    for match in matches:
+        rest[match.start : match.end] = " " * (match.end - match.start)
+    others = re.findall(r"[^\W_]+", "".join(rest))
+    return bool(matches) and not any(
+        word[0].isdigit() or word[0].isupper() and word.lower() not in STOP_WORDS for word in others
+    )
 
 
 def find_names(text: str) -> List[Match]:
