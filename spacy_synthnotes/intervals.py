@@ -46,10 +46,12 @@ _COUNTED_UNIT = re.compile(
     r"(?i)(?<![\w.])(?P<count>\d+(?:\.\d+)?|[a-z]+(?:-[a-z]+)?)(?P<space>\s+)"
     r"(?P<unit>minute|hour|day|week|month|year|decade|cycle|course)s?\b"
 )
-# A count: digits, with an ordinal suffix or not ("9", "1.5", "5th"), or a number word ("two", "second").
+# A count: digits, with an ordinal suffix or not ("9", "1.5", "5th"), a number word ("two", "second"),
+# or "a"/"an" right before a unit ("a year later").
 _COUNT = re.compile(
     r"(?<![\w.])(?:(?P<digits>\d+(?:\.\d+)?)(?P<suffix>st|nd|rd|th)?"
-    rf"|(?P<word>(?i:{ORDINAL_WORD}|{CARDINAL_WORD})))(?![^\W\d_])"
+    rf"|(?P<word>(?i:{ORDINAL_WORD}|{CARDINAL_WORD}|an?(?=\s+(?:minute|hour|day|week|month|year|decade)\b))))"
+    r"(?![^\W\d_])"
 )
 
 
@@ -61,7 +63,8 @@ def interval_factor(rng) -> float:
 def move_counts(text: str, factor: float) -> Optional[str]:
     """The relative date `text` with each count multiplied by `factor` (and moved by at least one),
     written as before: digits stay digits ("3 days later" -> "4 days later"), words stay words
-    ("two weeks after" -> "three weeks after"), ordinals stay ordinals ("5th day" -> "6th day").
+    ("two weeks after" -> "three weeks after", "a year later" -> "two years later"), ordinals stay
+    ordinals ("5th day" -> "6th day").
 
     text (str): A relative date.
     factor (float): The note's factor (see `interval_factor`), not 1.
@@ -120,6 +123,8 @@ def _read_word(word: str) -> Tuple[int, bool]:
     """A number word's value and whether it is an ordinal ("forty-five" -> 45, "second" -> 2)."""
     if word in ORDINALS:
         return ORDINALS.index(word), True
+    if word in ("a", "an"):
+        return 1, False
     parts = re.split(r"[- ]", word)
     if parts[0] in TENS:
         return 20 + 10 * TENS.index(parts[0]) + (CARDINALS.index(parts[1]) if len(parts) > 1 else 0), False

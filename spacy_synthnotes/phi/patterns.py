@@ -444,7 +444,7 @@ RELATIVE_DATE_RULES: List[Rule] = [
     _rule(
         "relative_day_of",
         "DATE",
-        rf"(?<=\bthe )(?:day|week|month|year){_S}+(?:before|after|prior|preceding|"
+        rf"\bthe{_S}+(?:day|week|month|year){_S}+(?:before|after|prior|preceding|"
         rf"of{_S}+(?:admission|surgery|discharge|presentation|delivery|birth|the{_S}+visit))\b",
         re.I,
     ),
