@@ -22,25 +22,17 @@ ORDINALS = (
     "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth"
 ).split()
 # Regex pieces for patterns.py: a cardinal written as a word ("five", "forty-five"), an ordinal
-# ("second", "5th"), and a time unit.
+# ("second", "5th"), a time unit and a part of the day.
 _TENS, _UNITS = "|".join(TENS), "|".join(CARDINALS[1:10])
 CARDINAL_WORD = rf"(?:(?:{_TENS})(?:[- ](?:{_UNITS}))?|{'|'.join(CARDINALS[1:])})"
 ORDINAL_WORD = rf"(?:{'|'.join(ORDINALS[1:])})"
 ORDINAL = rf"(?:{ORDINAL_WORD}|\d+(?:st|nd|rd|th))"
 TIME_UNIT = r"(?:minutes?|mins?|hours?|hrs?|h|days?|weeks?|wks?|months?|mos?|years?|yrs?|decades?)"
 PART_OF_DAY = r"(?:morning|afternoon|evening|night)"
-# Time points of a treatment written without a unit: "POD 3", "HD 2", "EOT", "end of treatment".
-TIME_POINT = r"(?:(?-i:POD|HD|EOT)|end[-\s]of[-\s](?:treatment|therapy))"
 
 # Each count moves by 10-25% of its value, and by at least one.
 SMALLEST_MOVE, LARGEST_MOVE = 0.10, 0.25
 
-# What makes a string a relative date: a time unit as a word of its own, a part of the day, a time
-# point, "d" after a number ("14 d"), a decade of life ("30s").
-_UNIT_WORD = re.compile(
-    rf"(?i:(?<![^\W\d_])(?:{TIME_UNIT}|{PART_OF_DAY}s?|cycles?|courses?|gestation(?:al)?)(?![^\W\d_])"
-    rf"|\b{TIME_POINT}\b|(?<=\d)\s?d\b|\b\d0s\b)"
-)
 # A cardinal count and the unit after it, to make the unit agree with a moved count ("1 week" -> "2 weeks").
 _COUNTED_UNIT = re.compile(
     r"(?i)(?<![\w.])(?P<count>\d+(?:\.\d+)?|[a-z]+(?:-[a-z]+)?)(?P<space>\s+)"
@@ -60,19 +52,16 @@ def interval_factor(rng) -> float:
     return 1 + rng.choice((-1, 1)) * rng.uniform(SMALLEST_MOVE, LARGEST_MOVE)
 
 
-def move_counts(text: str, factor: float) -> Optional[str]:
+def move_counts(text: str, factor: float) -> str:
     """The relative date `text` with each count multiplied by `factor` (and moved by at least one),
     written as before: digits stay digits ("3 days later" -> "4 days later"), words stay words
     ("two weeks after" -> "three weeks after", "a year later" -> "two years later"), ordinals stay
     ordinals ("5th day" -> "6th day").
 
-    text (str): A relative date.
+    text (str): A relative date (`spacy_synthnotes.phi.patterns.is_relative_date` tells).
     factor (float): The note's factor (see `interval_factor`), not 1.
-    RETURNS (Optional[str]): The moved expression; `text` itself if it has no count ("the next
-        day"); None if `text` names no time unit, so it is no relative date.
+    RETURNS (str): The moved expression; `text` itself if it has no count ("the next day").
     """
-    if not _UNIT_WORD.search(text):
-        return None
     out: List[str] = []
     cursor = 0
     for match in _COUNT.finditer(text):

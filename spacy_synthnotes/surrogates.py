@@ -330,11 +330,10 @@ class DocumentSurrogates:
             years = self.rng.choice((-1, 1)) * self.rng.randint(1, 2)
             self._count("year_only_dates")
             return shift_date(original, self.date_offset + 365 * years) or original
-        moved = move_counts(original, self._interval_factor()) if is_relative_date(original) else None
-        if moved is not None:
+        if is_relative_date(original):
             # A relative date ("3 days later"): its counts move, one factor for the whole note.
             self._count("relative_dates")
-            return moved
+            return move_counts(original, self._interval_factor())
         self._count("unparsed_dates")
 
         def make() -> str:
