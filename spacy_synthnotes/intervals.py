@@ -8,6 +8,7 @@ moves every count of one expression by one per-note factor, keeping how each cou
 """
 
 import re
+from random import Random
 from typing import List, Optional, Tuple
 
 from .dates import ordinal_suffix
@@ -33,22 +34,24 @@ PART_OF_DAY = r"(?:morning|afternoon|evening|night)"
 # Each count moves by 10-25% of its value, and by at least one.
 SMALLEST_MOVE, LARGEST_MOVE = 0.10, 0.25
 
+# Units written out in full, in the singular.
+_FULL_UNIT = "minute|hour|day|week|month|year|decade"
 # A cardinal count and the unit after it, to make the unit agree with a moved count ("1 week" -> "2 weeks").
 _COUNTED_UNIT = re.compile(
     r"(?i)(?<![\w.])(?P<count>\d+(?:\.\d+)?|[a-z]+(?:-[a-z]+)?)(?P<space>\s+)"
-    r"(?P<unit>minute|hour|day|week|month|year|decade|cycle|course)s?\b"
+    rf"(?P<unit>{_FULL_UNIT}|cycle|course)s?\b"
 )
 # A count: digits, with an ordinal suffix or not ("9", "1.5", "5th"), a number word ("two", "second"),
 # or "a"/"an" right before a unit ("a year later").
 _COUNT = re.compile(
     r"(?<![\w.])(?:(?P<digits>\d+(?:\.\d+)?)(?P<suffix>st|nd|rd|th)?"
-    rf"|(?P<word>(?i:{ORDINAL_WORD}|{CARDINAL_WORD}|an?(?=\s+(?:minute|hour|day|week|month|year|decade)\b))))"
+    rf"|(?P<word>(?i:{ORDINAL_WORD}|{CARDINAL_WORD}|an?(?=\s+(?:{_FULL_UNIT})\b))))"
     r"(?![^\W\d_])"
 )
 
 
-def interval_factor(rng) -> float:
-    """A per-note factor for `move_counts`: 0.75-0.90 or 1.10-1.25 (`rng` is a `random.Random`)."""
+def interval_factor(rng: Random) -> float:
+    """A per-note factor for `move_counts`: 0.75-0.90 or 1.10-1.25."""
     return 1 + rng.choice((-1, 1)) * rng.uniform(SMALLEST_MOVE, LARGEST_MOVE)
 
 
