@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from spacy_synthnotes import EntityConditionedGenerator, generate_from_entities
 from spacy_synthnotes.cli import app
+from spacy_synthnotes.generators.causal_lm import is_causal, round_trip_problem
 from spacy_synthnotes.generators.entity_format import (
     CLOSE,
     END,
@@ -305,6 +306,89 @@ def test_fine_tuning_a_local_model_adds_the_format_tokens(demo_dir, causal_model
     assert meta["step"] >= 1 and "Planted 4 canary notes (42 canaries)" in messages
     assert len(srsly.read_json(tmp_path / "tuned" / "model-best" / "canaries.json")) == 42
     EntityConditionedGenerator(str(tmp_path / "tuned" / "model-best")).load(tmp_path / "tuned" / "model-best")
+
+
+def tiny_encoder(path: Path, tokenizer) -> Path:
+    """A one-layer BERT masked LM saved with `tokenizer`: an encoder checkpoint, as users have them."""
+    from transformers import BertConfig, BertForMaskedLM
+
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=384,
+    )
+    BertForMaskedLM(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def test_causality_and_round_trip_probes(causal_model, tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(causal_model))
+    assert is_causal(AutoModelForCausalLM.from_pretrained(str(causal_model)))
+    assert round_trip_problem(tokenizer) is None
+    encoder = tiny_encoder(tmp_path / "encoder", tokenizer)
+    # Hugging Face loads an encoder as a "causal LM" that reads later tokens; as a decoder it does not.
+    assert not is_causal(AutoModelForCausalLM.from_pretrained(str(encoder)))
+    assert is_causal(AutoModelForCausalLM.from_pretrained(str(encoder), is_decoder=True))
+
+
+def test_the_generator_refuses_an_encoder(causal_model, tmp_path):
+    from transformers import AutoTokenizer
+
+    encoder = tiny_encoder(tmp_path / "encoder", AutoTokenizer.from_pretrained(str(causal_model)))
+    with pytest.raises(ValueError, match=r"encoder.*is not a causal LM: its predictions depend on later"):
+        EntityConditionedGenerator(str(encoder)).load(encoder)
+
+
+def test_an_encoder_is_warm_started_as_a_decoder_with_dp(demo_dir, causal_model, tmp_path):
+    # Rothe et al. (2020): the recipe trains an encoder checkpoint as a decoder. Under DP-SGD what Opacus
+    # cannot clip per sample is frozen (word embeddings tied to the LM head, positions looked up once per
+    # batch, the head's own bias), and the rest trains.
+    from transformers import AutoTokenizer
+
+    encoder = tiny_encoder(tmp_path / "encoder", AutoTokenizer.from_pretrained(str(causal_model)))
+    overrides = {"paths.init": str(encoder), "training.epochs": 1, "corpora.train.limit": 8}
+    overrides["training.privacy.noise_multiplier"] = 0.5
+    messages = []
+    meta = train_causal(tiny_config(demo_dir, **overrides), tmp_path / "tuned", log=messages.append)
+    assert meta["privacy"]["steps"] >= 1
+    frozen = [m for m in messages if "parameters frozen" in m]
+    assert len(frozen) == 1
+    names = ["word_embeddings.weight", "position_embeddings.weight", "cls.predictions.bias"]
+    assert all(f"'{name}'" in frozen[0] or f".{name}'" in frozen[0] for name in names)
+    assert "token_type_embeddings" not in frozen[0] and "encoder.layer" not in frozen[0]
+    generator = EntityConditionedGenerator(str(tmp_path / "tuned" / "model-last"), max_new_tokens=40)
+    assert generator.model.config.is_decoder and is_causal(generator.model)
+    doc = generate_from_entities([("PROBLEM", "chest pain"), ("DRUG", "aspirin")], generator, seed=1)
+    assert [(e.label_, e.text) for e in doc.ents] == [("PROBLEM", "chest pain"), ("DRUG", "aspirin")]
+
+
+def test_a_tokenizer_that_alters_text_is_refused(demo_dir, tmp_path):
+    # WordPiece (BERT's tokenizer) lowercases and drops line breaks: every note would come back altered.
+    from transformers import BertTokenizerFast
+
+    vocab = tmp_path / "vocab.txt"
+    words = "hpi mr o neil 72 bp 120 80 sitting started lisinopril 10 mg daily see q d b i".split()
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"':,./();-", *words]) + "\n")
+    encoder = tiny_encoder(tmp_path / "encoder", BertTokenizerFast(str(vocab), do_lower_case=True))
+    config = tiny_config(demo_dir, **{"paths.init": str(encoder), "corpora.train.limit": 4})
+    with pytest.raises(
+        ValueError, match=r'encoder cannot write a note unchanged: .* comes back as "hpi : mr'
+    ):
+        train_causal(config, tmp_path / "out", log=lambda m: None)
+
+
+def test_a_model_from_scratch_freezes_nothing_under_dp(demo_dir, tmp_path):
+    messages = []
+    overrides = {"training.privacy.noise_multiplier": 0.5, "training.epochs": 1, "corpora.train.limit": 8}
+    train_causal(tiny_config(demo_dir, **overrides), tmp_path / "dp", log=messages.append)
+    assert any(m.startswith("DP-SGD:") for m in messages)
+    assert not any("frozen" in m for m in messages)
 
 
 # -- differential privacy --------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import srsly
 from spacy.util import registry
 
 from .base import DROP, KEEP, PHI, EntitySpec, NotePlan, Segment, Synthesis
+from .causal_lm import check_writer
 from .entity_format import (
     CLOSE,
     END,
@@ -181,6 +182,7 @@ class EntityConditionedGenerator(LocalModelGenerator):
                 " for this generator. Fine-tune it first: python -m spacy_synthnotes train-causal CONFIG "
                 "--paths.init PATH"
             )
+        check_writer(path, model, tokenizer)
         privacy = load_privacy(path, model.config)
         if self.cfg["require_privacy"] and privacy is None:
             raise ValueError(f"require_privacy = true, but the model in {path} was not trained with DP")

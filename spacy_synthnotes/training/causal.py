@@ -3,7 +3,9 @@
 From scratch (a byte-level BPE tokenizer trained on the corpus and a small
 Llama-style model: plain `nn.Linear` layers, which Opacus's per-sample gradient
 hooks support, unlike GPT-2's Conv1D) or fine-tuning a local Hugging Face
-causal LM (`init = "/path"`). Notes are PHI-replaced first. Each example is the
+model (`init = "/path"`; an encoder checkpoint is loaded as a decoder, and a
+model that is not causal or a tokenizer that alters text is refused, see
+`generators.causal_lm`). Notes are PHI-replaced first. Each example is the
 serialized plan (prompt, no loss) followed by the marked note (loss); a note
 longer than the context is cut at line ends into parts that fit (`note_parts`),
 each an example of its own, so no note is truncated.
@@ -36,6 +38,7 @@ from transformers import (
 )
 from wasabi import msg
 
+from ..generators.causal_lm import check_writer
 from ..generators.entity_conditioned import DP_FLAG, PRIVACY_FILE
 from ..generators.entity_format import (
     END,
@@ -202,6 +205,52 @@ class UnitDataset(torch.utils.data.Dataset):
         return unit[self.rng.randrange(len(unit))] if len(unit) > 1 else unit[0]
 
 
+def freeze_for_dp(model) -> List[str]:
+    """Freeze the parameters Opacus cannot clip per sample, before DP-SGD; RETURNS their names.
+
+    These are: the input embeddings when the output layer shares them (tied
+    weights get a per-sample gradient from each use, which Opacus cannot
+    combine); an embedding looked up once for the whole batch (BERT's absolute
+    positions), which has no per-sample gradient; and the own parameters of a
+    composite module (one with sub-layers) Opacus has no per-sample rule for,
+    such as the bias of BERT's LM head. A model from scratch loses nothing.
+    """
+    from opacus.grad_sample import GradSampleModule
+
+    tied = getattr(model.get_output_embeddings(), "weight", None)
+    if tied is not model.get_input_embeddings().weight:
+        tied = None
+    rows: Dict[str, int] = {}  # rows of each embedding's lookup in a batch of two
+
+    def count_rows(name: str):
+        def hook(_, args) -> None:
+            rows.setdefault(name, args[0].shape[0])
+
+        return hook
+
+    hooks = [
+        module.register_forward_pre_hook(count_rows(name))
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Embedding)
+    ]
+    try:
+        with torch.no_grad():
+            model(input_ids=torch.ones((2, 8), dtype=torch.long))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    frozen = []
+    for module_name, module in model.named_modules():
+        composite = next(module.children(), None) is not None
+        unsupported = composite and type(module) not in GradSampleModule.GRAD_SAMPLERS
+        batch_wide = rows.get(module_name, 2) != 2
+        for name, param in module.named_parameters(recurse=False):
+            if param.requires_grad and (unsupported or batch_wide or param is tied):
+                param.requires_grad_(False)
+                frozen.append(f"{module_name}.{name}" if module_name else name)
+    return frozen
+
+
 def sequence_loss(model, input_ids, attention, labels, reduce: bool = True) -> torch.Tensor:
     """Per-note mean next-token loss over the target tokens, averaged over the batch."""
     logits = model(input_ids=input_ids, attention_mask=attention).logits[:, :-1]
@@ -260,7 +309,9 @@ def train_causal(config: Config, output: Path, *, log: Callable[[str], None] = m
     init = resolve_init(m_cfg.get("init"))
     if init is not None:
         tokenizer = AutoTokenizer.from_pretrained(str(init), local_files_only=True)
-        model = AutoModelForCausalLM.from_pretrained(str(init), local_files_only=True)
+        # An encoder checkpoint becomes a decoder (causal attention); causal LMs ignore the flag.
+        model = AutoModelForCausalLM.from_pretrained(str(init), local_files_only=True, is_decoder=True)
+        check_writer(init, model, tokenizer)
         add_format_tokens(tokenizer, model)
     else:
         tokenizer = build_tokenizer(train_notes, config["tokenizer"], output)
@@ -299,11 +350,17 @@ def train_causal(config: Config, output: Path, *, log: Callable[[str], None] = m
     dev_rows = [to_tensors(e, max_length, pad) for e in encode(dev_parts, tokenizer, max_length)]
     privacy = privacy_settings(t_cfg.get("privacy"), len(groups))
     dataset = UnitDataset([[rows[i] for i in group] for group in groups], seed)
+    if privacy is not None:
+        frozen = freeze_for_dp(model)
+        if frozen:
+            log(f"DP-SGD: {len(frozen)} parameters frozen (Opacus cannot clip them per sample): {frozen}")
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=t_cfg["batch_size"], shuffle=True, generator=torch.Generator().manual_seed(seed)
     )
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=t_cfg["learning_rate"], weight_decay=t_cfg["weight_decay"]
+        [p for p in model.parameters() if p.requires_grad],
+        lr=t_cfg["learning_rate"],
+        weight_decay=t_cfg["weight_decay"],
     )
     engine = None
     model.train()
