@@ -422,6 +422,9 @@ def evaluate_utility_cli(
     augment: Optional[str] = typer.Option(None, "--augment", help="Generator of the learning curve"),
     min_ratio: float = typer.Option(0.95, "--min-ratio", help="F1(synthetic)/F1(real) to pass"),
     seed: int = typer.Option(0, "--seed"),
+    repeats: int = typer.Option(
+        1, "--repeats", help="Trainings per condition (seeds seed, seed+1, ...); verdicts use the means"
+    ),
 ) -> None:
     """Train-on-synthetic / test-on-real NER, learning curves, preservation, fidelity, diversity, fluency
     (config overrides after the options: --paths.transformer /path/to/model or an installed package)."""
@@ -445,6 +448,7 @@ def evaluate_utility_cli(
             augment=augment,
             min_ratio=min_ratio,
             seed=seed,
+            repeats=repeats,
             overrides=_config_overrides(ctx.args),
             log=msg.text,
         )

@@ -16,7 +16,7 @@ from spacy.tokens import Doc
 from .labels import PHI_CATEGORIES
 from .privacy.evaluate import best_auc
 from .privacy.report import STYLE, badge, figure, figure_tag, plt, table
-from .utility.ner import ALL, CLINICAL, source_id
+from .utility.ner import ALL, CLINICAL, headline_f1, source_id
 
 Entity = Tuple[int, int, str]
 
@@ -137,10 +137,23 @@ def curve_plot(curve: Dict[str, Any]) -> str:
     points = curve["points"]
     fig, ax = plt.subplots(figsize=(5.5, 4))
     xs = [p["fraction"] for p in points]
-    ax.plot(xs, [p["real"][ALL]["f"] for p in points], "o-", label="real only")
-    augmented = [(p["fraction"], p["augmented"][ALL]["f"]) for p in points if p["augmented"]]
+
+    def spread(scores: Dict[str, Any]) -> float:  # sd over seeds (0 for a single training)
+        return scores["repeats"][ALL]["sd"] if scores.get("repeats") else 0.0
+
+    real = [p["real"] for p in points]
+    ax.errorbar(
+        xs, [headline_f1(s, ALL) for s in real], [spread(s) for s in real], fmt="o-", label="real only"
+    )
+    augmented = [(p["fraction"], p["augmented"]) for p in points if p["augmented"]]
     if augmented:
-        ax.plot(*zip(*augmented), "s--", label=f"real + synthetic:{curve['augment']}")
+        ax.errorbar(
+            [x for x, _ in augmented],
+            [headline_f1(s, ALL) for _, s in augmented],
+            [spread(s) for _, s in augmented],
+            fmt="s--",
+            label=f"real + synthetic:{curve['augment']}",
+        )
     ax.set(xscale="log", xlabel="share of the real training notes", ylabel="NER F1 on real test notes")
     ax.set_xticks(xs, [f"{x:.0%}" for x in xs])
     ax.legend(fontsize=8)
@@ -154,16 +167,20 @@ def budget(settings: Dict[str, Any]) -> str:
     return f"{epochs} passes over its notes" if epochs else f"{settings['max_steps']} training steps"
 
 
-def f1_cell(block: Dict[str, Any]) -> str:
-    ci = block.get("ci")
-    return f"{block['f']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+def f1_cell(scores: Dict[str, Any], group: str) -> str:
+    """The F1 with its bootstrap interval, or, for repeated trainings, the mean ± sd over seeds."""
+    repeats = scores.get("repeats")
+    if repeats:
+        return f"{repeats[group]['mean']:.3f} ± {repeats[group]['sd']:.3f} ({len(repeats['seeds'])} seeds)"
+    ci = scores[group].get("ci")
+    return f"{scores[group]['f']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
 
 
 def f1_table(utility: Dict[str, Any]) -> str:
     conditions = utility["conditions"]
     header = ["label", *conditions]
     rows = [
-        [f"<b>{group}</b> (micro)", *(f1_cell(c[group]) for c in conditions.values())]
+        [f"<b>{group}</b> (micro)", *(f1_cell(c, group) for c in conditions.values())]
         for group in (ALL, CLINICAL)
     ]
     for label in utility["settings"]["labels"]:

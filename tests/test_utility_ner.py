@@ -90,6 +90,43 @@ def test_text_measures_per_generator(utility_run):
     assert text["real"]["fluency"]["perplexity"] > 1 and text["surrogate"]["self_bleu"] > 0
 
 
+def test_repeated_trainings_report_each_seed_and_verdicts_use_the_means(utility_run, tmp_path):
+    import statistics
+    from dataclasses import replace
+
+    from spacy_synthnotes.report import f1_cell, write_combined_report
+    from spacy_synthnotes.utility import evaluate_utility
+
+    inputs = utility_run["inputs"]
+    only_surrogate = replace(inputs, synthetic={"surrogate": inputs.synthetic["surrogate"]})
+    config = Path(__file__).resolve().parents[1] / "configs" / "ner_demo.cfg"
+    small = {"training.batcher.size.start": 30, "training.batcher.size.stop": 300}
+    result = evaluate_utility(
+        only_surrogate, config, max_steps=60, fractions=[0.5], seed=3, repeats=2, overrides=small
+    )
+    assert result["settings"]["repeats"] == 2
+    real, synthetic = result["conditions"]["real"], result["conditions"]["synthetic:surrogate"]
+    for scores in (real, synthetic):
+        repeats = scores["repeats"]
+        assert repeats["seeds"] == [3, 4] and len(repeats["all"]["f"]) == 2
+        assert repeats["all"]["f"][0] == scores["all"]["f"]  # the condition's own scores: the first seed
+        assert repeats["all"]["mean"] == pytest.approx(statistics.mean(repeats["all"]["f"]))
+        assert repeats["all"]["sd"] == pytest.approx(statistics.stdev(repeats["all"]["f"]))
+        assert repeats["clinical"]["mean"] == pytest.approx(statistics.mean(repeats["clinical"]["f"]))
+    ratio = synthetic["repeats"]["all"]["mean"] / real["repeats"]["all"]["mean"]
+    assert result["ratios"]["surrogate"]["all"] == pytest.approx(ratio)
+    half = result["learning_curve"]["points"][0]
+    verdict = {v["metric"]: v for v in result["verdicts"]}["augmentation@0.5"]
+    gain = half["augmented"]["repeats"]["all"]["mean"] - half["real"]["repeats"]["all"]["mean"]
+    assert verdict["value"] == pytest.approx(gain) and verdict["text"].endswith("(means of 2 seeds)")
+    mean, sd = real["repeats"]["all"]["mean"], real["repeats"]["all"]["sd"]
+    assert f1_cell(real, "all") == f"{mean:.3f} ± {sd:.3f} (2 seeds)"
+    page = write_combined_report(tmp_path, {}, result).read_text()
+    assert f"{mean:.3f} ± {sd:.3f} (2 seeds)" in page
+    with pytest.raises(ValueError, match="repeats must be >= 1"):
+        evaluate_utility(only_surrogate, config, repeats=0)
+
+
 def test_evaluate_utility_cli_checks_its_inputs(utility_run, tmp_path):
     path = utility_run["dir"]
     base = ["evaluate-utility", "--train", str(path / "train.spacy"), "--dev", str(path / "test.spacy")]
@@ -107,6 +144,8 @@ def test_evaluate_utility_cli_checks_its_inputs(utility_run, tmp_path):
     assert result.exit_code == 1 and "given twice" in " ".join(result.output.split())
     bad = runner.invoke(app, [*base, "--synthetic", str(path / "blank.jsonl"), "--augment", "other"])
     assert bad.exit_code == 1 and "augment='other'" in " ".join(bad.output.split())
+    none = runner.invoke(app, [*base, "--synthetic", str(path / "blank.jsonl"), "--repeats", "0"])
+    assert none.exit_code == 1 and "repeats must be >= 1, got 0" in " ".join(none.output.split())
 
 
 @pytest.mark.slow

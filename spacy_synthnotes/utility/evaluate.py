@@ -23,7 +23,16 @@ from spacy.tokens import Doc
 from ..labels import PHI_CATEGORIES
 from ..readers import open_corpus
 from ..sharded import read_synthetic
-from .ner import ALL, CLINICAL, nested_subsets, score_ner, source_id, train_ner
+from .ner import (
+    ALL,
+    CLINICAL,
+    headline_f1,
+    nested_subsets,
+    repeat_summary,
+    score_ner,
+    source_id,
+    train_ner,
+)
 from .text import distinct_n, entity_preservation, fidelity, fluency, self_bleu
 
 BASELINE = "surrogate"
@@ -94,7 +103,8 @@ def fmt(value: Optional[float]) -> str:
 
 
 def f1_ratio(scores: Dict[str, Any], reference: Dict[str, Any], group: str) -> Optional[float]:
-    return scores[group]["f"] / reference[group]["f"] if reference[group]["f"] else None
+    denominator = headline_f1(reference, group)
+    return headline_f1(scores, group) / denominator if denominator else None
 
 
 def evaluate_utility(
@@ -107,6 +117,7 @@ def evaluate_utility(
     augment: Optional[str] = None,
     min_ratio: float = DEFAULT_MIN_RATIO,
     seed: int = 0,
+    repeats: int = 1,
     overrides: Optional[Dict[str, Any]] = None,
     log: Callable[[str], None] = lambda line: None,
 ) -> Dict[str, Any]:
@@ -117,9 +128,13 @@ def evaluate_utility(
     max_steps / epochs: the training budget of every condition (see `train_ner`).
     augment: the generator whose notes augment the learning curve (default: the last non-baseline one).
     min_ratio: F1(synthetic)/F1(real) a non-baseline generator must reach to pass.
+    repeats: trainings per condition, with seeds seed, seed + 1, ...: the condition's scores are the
+        first one's, plus `repeats` (F1 per seed, mean, sd); ratios and verdicts then use the means.
     """
     if not inputs.synthetic:
         raise ValueError("give at least one synthetic set")
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
     generators = [name for name in inputs.synthetic if name != BASELINE]
     augment = augment or (generators[-1] if generators else BASELINE)
     if augment not in inputs.synthetic:
@@ -128,12 +143,22 @@ def evaluate_utility(
 
     def run(name: str, docs: Sequence[Doc]) -> Dict[str, Any]:
         start = time.time()
-        nlp = train_ner(docs, config_path, max_steps=max_steps, epochs=epochs, seed=seed, overrides=overrides)
-        scores = score_ner(nlp, inputs.test, labels, seed=seed)
+        seeds = list(range(seed, seed + repeats))
+        runs = []
+        for run_seed in seeds:
+            nlp = train_ner(
+                docs, config_path, max_steps=max_steps, epochs=epochs, seed=run_seed, overrides=overrides
+            )
+            runs.append(score_ner(nlp, inputs.test, labels, seed=seed))
+        scores = runs[0]
+        if repeats > 1:
+            scores["repeats"] = repeat_summary(runs, seeds)
         scores.update(train_notes=len(docs), seconds=round(time.time() - start, 1))
+        spread = f" ± {scores['repeats'][ALL]['sd']:.3f} over {repeats} seeds" if repeats > 1 else ""
+        clinical = headline_f1(scores, CLINICAL)
         log(
-            f"{name}: F1 {scores[ALL]['f']:.3f} (clinical {scores[CLINICAL]['f']:.3f}), {len(docs)} notes, "
-            f"{scores['seconds']}s"
+            f"{name}: F1 {headline_f1(scores, ALL):.3f}{spread} (clinical {clinical:.3f}), "
+            f"{len(docs)} notes, {scores['seconds']}s"
         )
         return scores
 
@@ -159,6 +184,7 @@ def evaluate_utility(
             "max_steps": max_steps,
             "epochs": epochs,
             "seed": seed,
+            "repeats": repeats,
             "labels": labels,
             "clinical_labels": [label for label in labels if label not in PHI_CATEGORIES],
             "augment": augment,
@@ -217,6 +243,8 @@ def learning_curve(
 def utility_verdicts(result: Dict[str, Any]) -> List[Dict[str, Any]]:
     """Lines for the report: each generator's F1 ratio against `min_ratio`, augmentation at each fraction."""
     settings = result["settings"]
+    repeats = settings.get("repeats", 1)
+    of_means = f" (means of {repeats} seeds)" if repeats > 1 else ""
     lines = []
     for name, ratio in result["ratios"].items():
         value = ratio[ALL]
@@ -228,14 +256,14 @@ def utility_verdicts(result: Dict[str, Any]) -> List[Dict[str, Any]]:
                 "threshold": settings["min_ratio"],
                 "pass": value is not None and value >= settings["min_ratio"],
                 "text": f"train on {name} notes, test on real: F1 ratio {fmt(value)} (clinical "
-                f"{fmt(ratio[CLINICAL])}); target >= {settings['min_ratio']}"
+                f"{fmt(ratio[CLINICAL])}){of_means}; target >= {settings['min_ratio']}"
                 + (" (baseline: anonymized copies of the real notes)" if is_baseline else ""),
             }
         )
     for point in result["learning_curve"]["points"]:
         if point["augmented"] is None:
             continue
-        real, augmented = point["real"][ALL]["f"], point["augmented"][ALL]["f"]
+        real, augmented = headline_f1(point["real"], ALL), headline_f1(point["augmented"], ALL)
         lines.append(
             {
                 "metric": f"augmentation@{point['fraction']:g}",
@@ -243,7 +271,7 @@ def utility_verdicts(result: Dict[str, Any]) -> List[Dict[str, Any]]:
                 "threshold": 0.0,
                 "pass": augmented >= real,
                 "text": f"{point['fraction']:.0%} of the real notes: F1 {real:.3f} alone, "
-                f"{augmented:.3f} with synthetic:{result['learning_curve']['augment']}",
+                f"{augmented:.3f} with synthetic:{result['learning_curve']['augment']}{of_means}",
             }
         )
     return lines

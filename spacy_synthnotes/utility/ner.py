@@ -98,6 +98,22 @@ def score_ner(nlp: Language, test_docs: Sequence[Doc], labels: Sequence[str], se
     return result
 
 
+def repeat_summary(runs: Sequence[Dict[str, Any]], seeds: Sequence[int]) -> Dict[str, Any]:
+    """Micro F1 of each group over trainings that differ only in their seed: values, mean, sample sd."""
+    summary: Dict[str, Any] = {"seeds": list(seeds)}
+    for group in (ALL, CLINICAL):
+        values = [run[group]["f"] for run in runs]
+        sd = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+        summary[group] = {"f": values, "mean": float(np.mean(values)), "sd": sd}
+    return summary
+
+
+def headline_f1(scores: Dict[str, Any], group: str) -> float:
+    """A condition's F1 for ratios and verdicts: the mean over seeds when it was trained repeatedly."""
+    repeats = scores.get("repeats")
+    return repeats[group]["mean"] if repeats else scores[group]["f"]
+
+
 def source_id(doc: Doc) -> Optional[str]:
     """The id of the real note a synthetic Doc was made from (JSONL `source_id`, DocBin `id`)."""
     meta = doc._.get(NOTE_META) or {}
