@@ -93,7 +93,8 @@ def test_project_workflow_runs_end_to_end(tmp_path):
 @pytest.mark.slow
 @pytest.mark.timeout(1200)  # as long as the workflow's own subprocess limit
 def test_causal_workflow_runs_end_to_end(tmp_path):
-    tiny = {"n_notes": 60, "causal_epochs": 1, "causal_max_new_tokens": 160, "utility_steps": 30}
+    tiny = {"n_notes": 60, "causal_dp_epochs": 1, "causal_dp_batch_size": 8, "causal_max_new_tokens": 160}
+    tiny["utility_steps"] = 30
     tiny.update(utility_fractions="0.5", examples=1)
     project, _, _ = run_workflow(tmp_path, "causal", tiny)
     privacy = srsly.read_json(project / "metrics" / "privacy_entity_conditioned" / "privacy.json")
