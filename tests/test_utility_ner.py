@@ -113,6 +113,14 @@ def test_repeated_trainings_report_each_seed_and_verdicts_use_the_means(utility_
         assert repeats["all"]["mean"] == pytest.approx(statistics.mean(repeats["all"]["f"]))
         assert repeats["all"]["sd"] == pytest.approx(statistics.stdev(repeats["all"]["f"]))
         assert repeats["clinical"]["mean"] == pytest.approx(statistics.mean(repeats["clinical"]["f"]))
+    # The seeds reach the training: somewhere two trainings of the same data score differently.
+    trainings = [c["repeats"]["all"]["f"] for c in result["conditions"].values()]
+    trainings += [
+        p[side]["repeats"]["all"]["f"]
+        for p in result["learning_curve"]["points"][:1]
+        for side in ("real", "augmented")
+    ]
+    assert any(len(set(values)) > 1 for values in trainings)
     ratio = synthetic["repeats"]["all"]["mean"] / real["repeats"]["all"]["mean"]
     assert result["ratios"]["surrogate"]["all"] == pytest.approx(ratio)
     half = result["learning_curve"]["points"][0]
