@@ -16,7 +16,7 @@ from spacy.tokens import Doc
 from .labels import PHI_CATEGORIES
 from .privacy.evaluate import best_auc
 from .privacy.report import STYLE, badge, figure, figure_tag, plt, table
-from .utility.ner import ALL, CLINICAL, headline_f1, source_id
+from .utility.ner import ALL, CLINICAL, headline_f1, headline_sd, source_id
 
 Entity = Tuple[int, int, str]
 
@@ -138,19 +138,20 @@ def curve_plot(curve: Dict[str, Any]) -> str:
     fig, ax = plt.subplots(figsize=(5.5, 4))
     xs = [p["fraction"] for p in points]
 
-    def spread(scores: Dict[str, Any]) -> float:  # sd over seeds (0 for a single training)
-        return scores["repeats"][ALL]["sd"] if scores.get("repeats") else 0.0
-
     real = [p["real"] for p in points]
     ax.errorbar(
-        xs, [headline_f1(s, ALL) for s in real], [spread(s) for s in real], fmt="o-", label="real only"
+        xs,
+        [headline_f1(s, ALL) for s in real],
+        [headline_sd(s, ALL) for s in real],
+        fmt="o-",
+        label="real only",
     )
     augmented = [(p["fraction"], p["augmented"]) for p in points if p["augmented"]]
     if augmented:
         ax.errorbar(
             [x for x, _ in augmented],
             [headline_f1(s, ALL) for _, s in augmented],
-            [spread(s) for _, s in augmented],
+            [headline_sd(s, ALL) for _, s in augmented],
             fmt="s--",
             label=f"real + synthetic:{curve['augment']}",
         )

@@ -7,7 +7,16 @@ import spacy
 from typer.testing import CliRunner
 
 from spacy_synthnotes.cli import app
-from spacy_synthnotes.utility.ner import bootstrap_f1, label_groups, nested_subsets, prf, span_counts
+from spacy_synthnotes.utility.ner import (
+    bootstrap_f1,
+    headline_f1,
+    headline_sd,
+    label_groups,
+    nested_subsets,
+    prf,
+    repeat_summary,
+    span_counts,
+)
 
 runner = CliRunner()
 
@@ -38,6 +47,16 @@ def test_span_counts_and_micro_f1_by_hand():
     assert bootstrap_f1([{"DRUG": [2, 0, 0]}], ["DRUG"]) == [1.0, 1.0]
     low, high = bootstrap_f1([{"DRUG": [2, 0, 0]}, {"DRUG": [0, 2, 2]}], ["DRUG"], seed=1)
     assert 0.0 <= low < 0.5 < high <= 1.0
+
+
+def test_headline_f1_and_sd_read_the_seed_summary_when_there_is_one():
+    single = {"all": {"f": 0.8}, "clinical": {"f": 0.7}}
+    assert (headline_f1(single, "all"), headline_sd(single, "all")) == (0.8, 0.0)
+    runs = [{"all": {"f": f}, "clinical": {"f": f - 0.1}} for f in (0.8, 0.9, 0.7)]
+    repeated = {**runs[0], "repeats": repeat_summary(runs, [0, 1, 2])}
+    assert headline_f1(repeated, "all") == pytest.approx(0.8)
+    assert headline_f1(repeated, "clinical") == pytest.approx(0.7)
+    assert headline_sd(repeated, "all") == pytest.approx(0.1)
 
 
 def test_nested_subsets_are_nested_and_seeded():

@@ -27,6 +27,7 @@ from .ner import (
     ALL,
     CLINICAL,
     headline_f1,
+    headline_sd,
     nested_subsets,
     repeat_summary,
     score_ner,
@@ -154,7 +155,7 @@ def evaluate_utility(
         if repeats > 1:
             scores["repeats"] = repeat_summary(runs, seeds)
         scores.update(train_notes=len(docs), seconds=round(time.time() - start, 1))
-        spread = f" ± {scores['repeats'][ALL]['sd']:.3f} over {repeats} seeds" if repeats > 1 else ""
+        spread = f" ± {headline_sd(scores, ALL):.3f} over {repeats} seeds" if repeats > 1 else ""
         clinical = headline_f1(scores, CLINICAL)
         log(
             f"{name}: F1 {headline_f1(scores, ALL):.3f}{spread} (clinical {clinical:.3f}), "

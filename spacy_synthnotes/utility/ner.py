@@ -114,6 +114,12 @@ def headline_f1(scores: Dict[str, Any], group: str) -> float:
     return repeats[group]["mean"] if repeats else scores[group]["f"]
 
 
+def headline_sd(scores: Dict[str, Any], group: str) -> float:
+    """The sd of a condition's F1 over seeds: 0.0 for a single training."""
+    repeats = scores.get("repeats")
+    return repeats[group]["sd"] if repeats else 0.0
+
+
 def source_id(doc: Doc) -> Optional[str]:
     """The id of the real note a synthetic Doc was made from (JSONL `source_id`, DocBin `id`)."""
     meta = doc._.get(NOTE_META) or {}
