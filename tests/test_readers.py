@@ -120,6 +120,27 @@ def test_alignment_mode_expand_snaps_to_tokens(tmp_path, nlp):
     assert ents(docs[0]) == [("John Smith", "PATIENT")]
 
 
+def test_whitespace_at_span_ends_is_trimmed_and_a_blank_span_is_a_problem(tmp_path, nlp):
+    text = "ALT \u200a21\u200aIU/L and\n\n 70 mg daily"
+    write_brat(tmp_path, "a", text, "T1\tLab_value 4 13\t\u200a21\u200aIU/L \n")
+    spans = [[17, 25, "Dosage"], [17, 19, "Dosage"]]  # "\n\n 70 mg " and "\n\n"
+    write_jsonl(tmp_path / "a.jsonl", [{"text": text, "spans": spans}])
+    doc = next(iter(BratCorpus(tmp_path / "a.txt").docs(nlp)))
+    assert ents(doc) == [("21\u200aIU/L", "Lab_value")]
+    corpus = JsonlCorpus(tmp_path / "a.jsonl", on_error="skip")
+    doc = next(iter(corpus.docs(nlp)))
+    assert ents(doc) == [("70 mg", "Dosage")]
+    assert [p.problem for p in corpus.problems] == ["span (Dosage) holds only whitespace"]
+    # Trimmed spans train: spaCy's NER refuses a gold span that starts or ends with whitespace (E024).
+    examples = [
+        *BratCorpus(tmp_path / "a.txt")(nlp),
+        *JsonlCorpus(tmp_path / "a.jsonl", on_error="skip")(nlp),
+    ]
+    nlp.add_pipe("ner")
+    nlp.initialize(lambda: examples)
+    assert "ner" in nlp.update(examples)
+
+
 def test_alignment_mode_split_keeps_glued_spans_exact(tmp_path, nlp):
     text = "seen by Perez54August 14, 2016loyd for chest pain"
     spans = [(8, 13, "DOCTOR"), (15, 30, "DATE"), (39, 49, "PROBLEM")]

@@ -114,6 +114,10 @@ class AnnotatedCorpus:
         (spaCy's `Doc.char_span` modes); "split" splits the tokens a span boundary
         falls inside, so every span keeps its exact characters (for text whose
         entities are glued to their neighbours, as a generator may write them).
+
+    Whitespace at either end of a span (a space, a line break, a hair space) is trimmed
+    off, since spaCy's NER cannot be trained on such a span; a span of whitespace alone
+    is a problem.
     """
 
     def __init__(
@@ -202,6 +206,10 @@ class AnnotatedCorpus:
                     f"span {start}-{end} ({label}) is out of range for a text of {n} characters",
                 )
                 continue
+            start, end = trimmed(record.text, start, end)
+            if start == end:
+                self.log.report(record.path, location, f"span ({label}) holds only whitespace")
+                continue
             if self.labels is not None and label not in self.labels:
                 self.log.report(
                     record.path, location, f"unknown label {label!r}; known labels: {sorted(self.labels)}"
@@ -235,6 +243,15 @@ class AnnotatedCorpus:
                 continue
             previous_end, previous_where = span.end_char, where
             yield span
+
+
+def trimmed(text: str, start: int, end: int) -> Tuple[int, int]:
+    """Span offsets without leading or trailing whitespace (a NER cannot learn a span that has it)."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
 def split_at(doc: Doc, boundaries: Iterable[object]) -> Doc:
