@@ -214,6 +214,8 @@ def test_pipe_spans_are_exact_and_constrained_decoding_covers_the_plan(causal_mo
     for doc in nlp.pipe(short_docs):
         synthetic, report = doc._.synthetic, doc._.synthetic_report
         assert report["entities_missing"] == 0 and report["entities_written"] == len(doc.ents)
+        # ...and no stray marker, so candidates tie on the ranking key (the config samples one)
+        assert report["unknown_markers"] == 0 and report["unclosed_markers"] == 0
         assert report["candidates"] == 2
         written = {}
         for record in doc._.synthetic_alignment:
