@@ -115,7 +115,9 @@ class EntityConditionedGenerator(LocalModelGenerator):
     max_new_tokens (int): Most tokens written per note.
     temperature, top_p, repetition_penalty (float): Sampling settings.
     num_candidates (int): Notes sampled per plan; the one with the best entity
-        coverage (then fewest unknown markers) is kept.
+        coverage (then fewest unknown markers) is kept. Constrained decoding
+        writes every entity and no stray marker, so its candidates tie and the
+        first is kept: more than 1 only pays with `constrained = False`.
     constrained (bool): Lexically constrained decoding (see module doc).
     phi (str): PHI in the plan as "surrogate" values or "placeholder" labels.
     batch_size (int): Plans generated together. With 1 (default) each note
