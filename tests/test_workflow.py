@@ -99,6 +99,8 @@ def test_causal_workflow_runs_end_to_end(tmp_path):
     project, _, _ = run_workflow(tmp_path, "causal", tiny)
     privacy = srsly.read_json(project / "metrics" / "privacy_entity_conditioned" / "privacy.json")
     assert privacy["dp"]["epsilon"] == pytest.approx(8.0, abs=0.05)  # the DP record reaches the report
+    model = srsly.read_json(project / "training" / "causal" / "model-best" / "config.json")
+    assert (model["hidden_size"], model["num_hidden_layers"], model["intermediate_size"]) == (128, 2, 384)
     utility = srsly.read_json(project / "metrics" / "utility_causal.json")
     assert set(utility["conditions"]) == {
         "real", "synthetic:entity_conditioned", "real+synthetic:entity_conditioned"
