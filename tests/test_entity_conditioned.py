@@ -409,6 +409,22 @@ def test_dp_record_matches_the_accountant(dp_model):
     assert meta["privacy"] == record
 
 
+def test_without_patient_ids_the_guarantee_is_per_note(demo_dir, tmp_path):
+    from spacy.tokens import DocBin
+
+    docs = list(DocBinCorpus(demo_dir / "train.spacy").docs(spacy.blank("en")))[:30]
+    assert all(doc._.note_meta.get("patient_id") for doc in docs)
+    for doc in docs:
+        doc._.note_meta = {k: v for k, v in doc._.note_meta.items() if k != "patient_id"}
+    DocBin(docs=docs, store_user_data=True).to_disk(tmp_path / "anonymous.spacy")
+    overrides = {"paths.train": str(tmp_path / "anonymous.spacy"), "training.privacy.target_epsilon": 8.0}
+    logged = []
+    train_causal(tiny_config(demo_dir, **overrides), tmp_path / "out", log=logged.append)
+    record = srsly.read_json(tmp_path / "out" / "model-last" / "privacy.json")
+    assert record["unit"] == "note" and record["n_units"] == 30
+    assert any("30 of 30 training notes have no patient id" in line for line in logged)
+
+
 def test_pipe_exposes_privacy_and_keeps_it_through_to_disk(dp_model, tmp_path):
     nlp = synth_nlp(dp_model, require_privacy=True)
     record = srsly.read_json(dp_model / "privacy.json")

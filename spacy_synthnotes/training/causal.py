@@ -14,7 +14,8 @@ With `[training.privacy]` (`target_epsilon` or `noise_multiplier`) training is
 DP-SGD with Opacus: per-sample clipping at `max_grad_norm`, Poisson sampling of
 units (a patient's notes form one unit when the corpus has patient ids, so the
 guarantee is per patient; one of the unit's notes is drawn each time it is
-sampled) and an RDP or PRV accountant. The achieved (epsilon, delta) is written
+sampled; a note without a patient id is a unit of its own, and the record then
+says the guarantee is per note) and an RDP or PRV accountant. The achieved (epsilon, delta) is written
 to `privacy.json` beside the weights, and the model's config is flagged, so the
 generator refuses to load the weights without their record.
 """
@@ -22,7 +23,7 @@ generator refuses to load the weights without their record.
 import math
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -349,6 +350,14 @@ def train_causal(config: Config, output: Path, *, log: Callable[[str], None] = m
     dev_parts = [part for note in dev_notes for part in split_note(note, tokenizer, max_length)]
     dev_rows = [to_tensors(e, max_length, pad) for e in encode(dev_parts, tokenizer, max_length)]
     privacy = privacy_settings(t_cfg.get("privacy"), len(groups))
+    if privacy is not None and privacy.unit == "patient":
+        anonymous = sum(note.unit is None for note in train_notes)
+        if anonymous:  # each such note is a unit of its own: the record must not claim patients
+            log(
+                f"DP-SGD: {anonymous} of {len(train_notes)} training notes have no patient id, so each is a "
+                "unit of its own and the guarantee is per note, not per patient"
+            )
+            privacy = replace(privacy, unit="note")
     dataset = UnitDataset([[rows[i] for i in group] for group in groups], seed)
     if privacy is not None:
         frozen = freeze_for_dp(model)

@@ -20,7 +20,7 @@ class TrainingNote:
     text: str
     entities: List[Tuple[int, int, str]]
     note_type: Optional[str] = None
-    unit: Optional[str] = None
+    unit: Optional[str] = None  # the patient id, where the note's meta has one
     part: Optional[Tuple[int, int]] = None  # (k, n): part k of a long note cut into n parts
 
 
@@ -71,9 +71,5 @@ def replace_phi(
             length += len(value)
             cursor = ent.end_char
         parts.append(text[cursor:])
-        notes.append(
-            TrainingNote(
-                "".join(parts), entities, meta.get("note_type"), meta.get("patient_id") or meta.get("id")
-            )
-        )
+        notes.append(TrainingNote("".join(parts), entities, meta.get("note_type"), meta.get("patient_id")))
     return notes
