@@ -15,9 +15,10 @@ DP-SGD with Opacus: per-sample clipping at `max_grad_norm`, Poisson sampling of
 units (a patient's notes form one unit when the corpus has patient ids, so the
 guarantee is per patient; one of the unit's notes is drawn each time it is
 sampled; a note without a patient id is a unit of its own, and the record then
-says the guarantee is per note) and an RDP or PRV accountant. The achieved (epsilon, delta) is written
-to `privacy.json` beside the weights, and the model's config is flagged, so the
-generator refuses to load the weights without their record.
+says the guarantee is per note) and an RDP or PRV accountant. The achieved
+(epsilon, delta) is written to `privacy.json` beside the weights, and the
+model's config is flagged, so the generator refuses to load the weights without
+their record.
 """
 
 import math
