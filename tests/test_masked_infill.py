@@ -9,7 +9,7 @@ from conftest import NOTE, NOTE_SPANS, make_doc
 from typer.testing import CliRunner
 
 from spacy_synthnotes.cli import app
-from spacy_synthnotes.generators.masked_infill import _WORD, MaskedInfillGenerator
+from spacy_synthnotes.generators.masked_infill import _WORD, MaskedInfillGenerator, near_entities
 from spacy_synthnotes.readers import DocBinCorpus
 from spacy_synthnotes.training.mlm import load_config, train_mlm
 
@@ -108,6 +108,45 @@ def test_masks_never_touch_protected_text(tiny_model):
     assert not any(p.masked for p in note if p.kind != "word")
     # All-caps abbreviations and words glued to digits are not maskable.
     assert not _WORD.search("BP HR SpO2 2L NC")
+
+
+def test_near_entities_takes_words_on_each_side_up_to_the_next_entity():
+    kinds = ["word", "text", "entity", "text", "word", "word", "word", "entity", "word", "word"]
+    assert near_entities(kinds, 0) == set()
+    assert near_entities(kinds, 1) == {0, 4, 6, 8}
+    assert near_entities(kinds, 2) == {0, 4, 5, 6, 8, 9}
+    assert near_entities(["entity", "word", "entity"], 3) == {1}
+    assert near_entities(["word", "text", "word"], 1) == set()
+    with pytest.raises(ValueError, match="context_words must be >= 0"):
+        MaskedInfillGenerator("unused", context_words=-1)
+
+
+def words_around(text, start, end, previous_end, next_start):
+    before, after = _WORD.findall(text[previous_end:start]), _WORD.findall(text[end:next_start])
+    return (before[-1] if before else None, after[0] if after else None)
+
+
+def test_v2_never_masks_the_word_next_to_an_entity(tiny_model, test_docs):
+    nlp = synth_nlp(tiny_model, **{"@misc": "spacy_synthnotes.MaskedInfill.v2", "mask_rate": 1.0})
+    v1 = synth_nlp(tiny_model, mask_rate=1.0)
+    assert nlp.get_pipe("synth_notes").generator.cfg["context_words"] == 1
+    checked, changed = 0, 0
+    for doc, plain in zip(nlp.pipe(copies(nlp, test_docs)), v1.pipe(copies(v1, test_docs))):
+        synthetic = doc._.synthetic
+        records = sorted(doc._.synthetic_alignment, key=lambda r: r["source"][0])
+        bounds = [(r["source"][:2], r["target"][:2]) for r in records]
+        for i, ((s, e), (ts, te)) in enumerate(bounds):
+            previous = bounds[i - 1] if i else ((0, 0), (0, 0))
+            following = (
+                bounds[i + 1] if i + 1 < len(bounds) else ((len(doc.text),) * 2, (len(synthetic.text),) * 2)
+            )
+            source = words_around(doc.text, s, e, previous[0][1], following[0][0])
+            assert words_around(synthetic.text, ts, te, previous[1][1], following[1][0]) == source
+            checked += sum(word is not None for word in source)
+        changed += doc._.synthetic_report["changed_words"]
+        # v1 masks every word at mask_rate 1.0, so it masks more than v2.
+        assert plain._.synthetic_report["masked_words"] > doc._.synthetic_report["masked_words"] > 0
+    assert checked > 20 and changed > 20
 
 
 def test_sampling_filters_each_row_and_never_keeps_the_original(tiny_model):

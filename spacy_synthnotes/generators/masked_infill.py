@@ -16,7 +16,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from spacy.util import registry
 
@@ -66,6 +66,9 @@ class MaskedInfillGenerator(LocalModelGenerator):
     temperature, top_k, top_p: Sampling settings.
     protect_labels (Optional[List[str]]): Labels whose entities are never masked;
         None protects every entity. Kept entities of other labels become text.
+    context_words (int): Words on each side of an entity that are never masked (the cues a NER
+        learns from: "Dr.", "Pt:", "started"); the masks fall on the other words, as many as
+        `mask_rate` of all maskable words or all of the others if fewer. 0 masks any word.
     max_length (int): Context in tokens (at most the model's); longer notes use sliding windows.
     batch_size (int): Windows per forward pass, across notes.
     locale (str): Faker locale of the PHI surrogates.
@@ -84,6 +87,7 @@ class MaskedInfillGenerator(LocalModelGenerator):
         top_k: int = 50,
         top_p: float = 0.95,
         protect_labels: Optional[List[str]] = None,
+        context_words: int = 0,
         max_length: int = 256,
         batch_size: int = 16,
         locale: str = "en_US",
@@ -91,6 +95,8 @@ class MaskedInfillGenerator(LocalModelGenerator):
     ):
         if not 0.0 < mask_rate <= 1.0:
             raise ValueError(f"mask_rate must be in (0, 1], got {mask_rate}")
+        if context_words < 0:
+            raise ValueError(f"context_words must be >= 0, got {context_words}")
         if fill not in FILLS:
             raise ValueError(f"fill must be one of {FILLS}, got {fill!r}")
         if rounds < 1 or max_length < 16 or batch_size < 1 or temperature <= 0:
@@ -105,6 +111,7 @@ class MaskedInfillGenerator(LocalModelGenerator):
             "top_k": top_k,
             "top_p": top_p,
             "protect_labels": protect_labels,
+            "context_words": context_words,
             "max_length": max_length,
             "batch_size": batch_size,
             "locale": locale,
@@ -200,8 +207,10 @@ class MaskedInfillGenerator(LocalModelGenerator):
             pieces.append(_Piece(text[cursor:], "text"))
 
     def _choose_masks(self, note: List[_Piece], gen: "torch.Generator") -> None:
-        words = [p for p in note if p.kind == "word"]
-        n_mask = round(len(words) * self.cfg["mask_rate"])
+        kinds = [p.kind for p in note]
+        near = near_entities(kinds, self.cfg["context_words"])
+        words = [p for i, p in enumerate(note) if p.kind == "word" and i not in near]
+        n_mask = min(round(kinds.count("word") * self.cfg["mask_rate"]), len(words))
         if not n_mask:
             return
         order = torch.randperm(len(words), generator=gen)[:n_mask].tolist()
@@ -381,6 +390,28 @@ class MaskedInfillGenerator(LocalModelGenerator):
         return Synthesis(segments, count)
 
 
+def near_entities(kinds: Sequence[str], context_words: int) -> Set[int]:
+    """Indexes of the "word" pieces among the `context_words` nearest words on each side of each
+    "entity" piece, not counting past another entity.
+
+    kinds (Sequence[str]): The kind of each piece of a note, in order ("text", "word", "entity").
+    context_words (int): Words to take on each side.
+    RETURNS (Set[int]): Indexes into `kinds`.
+    """
+    near: Set[int] = set()
+    for index, kind in enumerate(kinds):
+        if kind != "entity":
+            continue
+        for step in (-1, 1):
+            cursor, taken = index + step, 0
+            while 0 <= cursor < len(kinds) and taken < context_words and kinds[cursor] != "entity":
+                if kinds[cursor] == "word":
+                    near.add(cursor)
+                    taken += 1
+                cursor += step
+    return near
+
+
 @registry.misc("spacy_synthnotes.MaskedInfill.v1")
 def make_masked_infill_generator(
     model: str,
@@ -408,6 +439,42 @@ def make_masked_infill_generator(
         top_k=top_k,
         top_p=top_p,
         protect_labels=protect_labels,
+        max_length=max_length,
+        batch_size=batch_size,
+        locale=locale,
+        seed=seed,
+    )
+
+
+@registry.misc("spacy_synthnotes.MaskedInfill.v2")
+def make_masked_infill_generator_v2(
+    model: str,
+    mask_rate: float = 0.5,
+    rounds: int = 2,
+    fill: str = "parallel",
+    mask_pos: Optional[List[str]] = None,
+    temperature: float = 1.0,
+    top_k: int = 50,
+    top_p: float = 0.95,
+    protect_labels: Optional[List[str]] = None,
+    context_words: int = 1,
+    max_length: int = 256,
+    batch_size: int = 16,
+    locale: str = "en_US",
+    seed: int = 0,
+) -> MaskedInfillGenerator:
+    """v1 plus `context_words` (default 1): the word on each side of an entity is never masked."""
+    return MaskedInfillGenerator(
+        model,
+        mask_rate=mask_rate,
+        rounds=rounds,
+        fill=fill,
+        mask_pos=mask_pos,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        protect_labels=protect_labels,
+        context_words=context_words,
         max_length=max_length,
         batch_size=batch_size,
         locale=locale,
