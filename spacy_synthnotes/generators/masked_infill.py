@@ -428,22 +428,9 @@ def make_masked_infill_generator(
     locale: str = "en_US",
     seed: int = 0,
 ) -> MaskedInfillGenerator:
-    """Registered factory of the masked-LM infilling generator (see `MaskedInfillGenerator`)."""
-    return MaskedInfillGenerator(
-        model,
-        mask_rate=mask_rate,
-        rounds=rounds,
-        fill=fill,
-        mask_pos=mask_pos,
-        temperature=temperature,
-        top_k=top_k,
-        top_p=top_p,
-        protect_labels=protect_labels,
-        max_length=max_length,
-        batch_size=batch_size,
-        locale=locale,
-        seed=seed,
-    )
+    """Registered factory of the masked-LM infilling generator (see `MaskedInfillGenerator`); every
+    word may be masked."""
+    return MaskedInfillGenerator(**locals())  # the arguments are the generator's, by name
 
 
 @registry.misc("spacy_synthnotes.MaskedInfill.v2")
@@ -464,19 +451,4 @@ def make_masked_infill_generator_v2(
     seed: int = 0,
 ) -> MaskedInfillGenerator:
     """v1 plus `context_words` (default 1): the word on each side of an entity is never masked."""
-    return MaskedInfillGenerator(
-        model,
-        mask_rate=mask_rate,
-        rounds=rounds,
-        fill=fill,
-        mask_pos=mask_pos,
-        temperature=temperature,
-        top_k=top_k,
-        top_p=top_p,
-        protect_labels=protect_labels,
-        context_words=context_words,
-        max_length=max_length,
-        batch_size=batch_size,
-        locale=locale,
-        seed=seed,
-    )
+    return MaskedInfillGenerator(**locals())  # the arguments are the generator's, by name
