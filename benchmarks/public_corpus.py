@@ -19,7 +19,7 @@ import json
 import random
 from collections import Counter
 from pathlib import Path
-from typing import Callable, Dict, List, Tuple
+from typing import Dict, List, Tuple
 
 import spacy
 from phi_recall import presidio_docs
@@ -55,32 +55,24 @@ def relabeled(doc: Doc, mapping: Dict[str, str], note_type: str, doc_id: str) ->
     return doc
 
 
-def brat_docs(folder: Path, mapping: Dict[str, str], nlp: Language) -> List[Doc]:
-    return list(BratCorpus(folder, labels=list(mapping), on_error="skip").docs(nlp))
+Source = Tuple[str, Path, Dict[str, str], str]
 
 
-Source = Tuple[str, Path, Callable[[], List[Doc]], Dict[str, str], str]
-
-
-def sources(shared: Path, nlp: Language) -> List[Source]:
-    """(name, path, reader, label map, note type) of each corpus this script knows."""
-    maccrobat = shared / "maccrobat2020" / "MACCROBAT2020"
-    presidio = shared / "presidio_synth_pii" / "synth_dataset_v2.json"
-    found: List[Source] = [
-        (
-            "maccrobat",
-            maccrobat,
-            lambda: brat_docs(maccrobat, MACCROBAT_LABELS, nlp),
-            MACCROBAT_LABELS,
-            "case report",
-        )
+def sources(shared: Path) -> List[Source]:
+    """(name, path, label map, note type) of each corpus this script knows."""
+    ncbi = shared / "ncbi_disease" / "standoff"
+    return [
+        ("maccrobat", shared / "maccrobat2020" / "MACCROBAT2020", MACCROBAT_LABELS, "case report"),
+        *[(f"ncbi-{split}", ncbi / split, NCBI_LABELS, "abstract") for split in ("train", "devel", "test")],
+        ("presidio", shared / "presidio_synth_pii" / "synth_dataset_v2.json", PRESIDIO_LABELS, "text"),
     ]
-    for split in ("train", "devel", "test"):
-        folder = shared / "ncbi_disease" / "standoff" / split
-        read = lambda f=folder: brat_docs(f, NCBI_LABELS, nlp)  # noqa: E731
-        found.append((f"ncbi-{split}", folder, read, NCBI_LABELS, "abstract"))
-    found.append(("presidio", presidio, lambda: presidio_docs(presidio, nlp), PRESIDIO_LABELS, "text"))
-    return found
+
+
+def read(path: Path, mapping: Dict[str, str], nlp: Language) -> List[Doc]:
+    """A brat folder's documents (only `mapping`'s labels), or the Presidio JSON's."""
+    if path.is_dir():
+        return list(BratCorpus(path, labels=list(mapping), on_error="skip").docs(nlp))
+    return presidio_docs(path, nlp)
 
 
 def main() -> None:
@@ -96,11 +88,14 @@ def main() -> None:
     install_extensions()
     nlp = spacy.blank("en")
     docs: List[Doc] = []
-    for name, path, read, mapping, note_type in sources(args.shared, nlp):
+    for name, path, mapping, note_type in sources(args.shared):
         if not path.exists():
             print(f"not found, left out: {path}")
             continue
-        found = [relabeled(doc, mapping, note_type, f"{name}-{i}") for i, doc in enumerate(read())]
+        found = [
+            relabeled(doc, mapping, note_type, f"{name}-{i}")
+            for i, doc in enumerate(read(path, mapping, nlp))
+        ]
         print(f"{path}: {len(found)} documents")
         docs += found
     if len(docs) <= args.dev:
