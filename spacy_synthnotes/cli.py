@@ -420,6 +420,12 @@ def evaluate_utility_cli(
         "0.1,0.25,0.5", "--fractions", help="Learning-curve fractions of real data"
     ),
     augment: Optional[str] = typer.Option(None, "--augment", help="Generator of the learning curve"),
+    schedule: str = typer.Option(
+        "mixed",
+        "--schedule",
+        help="Real + synthetic as one mixed training, or 'synthetic-first' (then resume on the real notes; "
+        "real-only curve points get twice the budget)",
+    ),
     min_ratio: float = typer.Option(0.95, "--min-ratio", help="F1(synthetic)/F1(real) to pass"),
     seed: int = typer.Option(0, "--seed"),
     repeats: int = typer.Option(
@@ -446,6 +452,7 @@ def evaluate_utility_cli(
             epochs=epochs,
             fractions=steps,
             augment=augment,
+            schedule=schedule,
             min_ratio=min_ratio,
             seed=seed,
             repeats=repeats,

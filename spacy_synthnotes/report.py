@@ -135,6 +135,7 @@ def tradeoff_plot(summary: Dict[str, Dict[str, Any]]) -> Optional[str]:
 
 def curve_plot(curve: Dict[str, Any]) -> str:
     points = curve["points"]
+    first = curve.get("schedule") == "synthetic-first"
     fig, ax = plt.subplots(figsize=(5.5, 4))
     xs = [p["fraction"] for p in points]
 
@@ -144,7 +145,7 @@ def curve_plot(curve: Dict[str, Any]) -> str:
         [headline_f1(s, ALL) for s in real],
         [headline_sd(s, ALL) for s in real],
         fmt="o-",
-        label="real only",
+        label="real only, twice the budget" if first else "real only",
     )
     augmented = [(p["fraction"], p["augmented"]) for p in points if p["augmented"]]
     if augmented:
@@ -153,7 +154,9 @@ def curve_plot(curve: Dict[str, Any]) -> str:
             [headline_f1(s, ALL) for _, s in augmented],
             [headline_sd(s, ALL) for _, s in augmented],
             fmt="s--",
-            label=f"real + synthetic:{curve['augment']}",
+            label=f"synthetic:{curve['augment']}, then real"
+            if first
+            else f"real + synthetic:{curve['augment']}",
         )
     ax.set(xscale="log", xlabel="share of the real training notes", ylabel="NER F1 on real test notes")
     ax.set_xticks(xs, [f"{x:.0%}" for x in xs])
@@ -165,7 +168,13 @@ def curve_plot(curve: Dict[str, Any]) -> str:
 
 def budget(settings: Dict[str, Any]) -> str:
     epochs = settings.get("epochs")
-    return f"{epochs} passes over its notes" if epochs else f"{settings['max_steps']} training steps"
+    each = f"{epochs} passes over its notes" if epochs else f"{settings['max_steps']} training steps"
+    if settings.get("schedule") == "synthetic-first":
+        return (
+            f"{each} per condition and per stage (real + synthetic: the synthetic notes first, then the "
+            "real ones; the real-only points of the learning curve: twice that)"
+        )
+    return f"{each} per condition"
 
 
 def f1_cell(scores: Dict[str, Any], group: str) -> str:
@@ -262,7 +271,7 @@ def render_report(
         settings = utility["settings"]
         parts.append(
             f"<h2>Train on synthetic, test on real</h2><p>NER config <code>{html.escape(settings['config'])}"
-            f"</code>, {budget(settings)} per condition, seed {settings['seed']}; "
+            f"</code>, {budget(settings)}, seed {settings['seed']}; "
             f"{settings['train_notes']} real training notes, scored on {settings['test_notes']} real test "
             "notes (exact-match entity F1; 95% bootstrap intervals over test notes).</p>"
         )

@@ -154,6 +154,90 @@ def test_repeated_trainings_report_each_seed_and_verdicts_use_the_means(utility_
         evaluate_utility(only_surrogate, config, repeats=0)
 
 
+def test_sourced_from_sources_every_component_and_leaves_the_config_alone():
+    from spacy import util
+
+    from spacy_synthnotes.utility.ner import sourced_from
+
+    config = util.load_config(Path(__file__).resolve().parents[1] / "configs" / "ner_demo.cfg")
+    sourced = sourced_from(config, Path("first/stage"))
+    assert list(config["nlp"]["pipeline"]) == ["tok2vec", "ner"]
+    assert all(sourced["components"][name] == {"source": "first/stage"} for name in ("tok2vec", "ner"))
+    assert config["components"]["ner"]["factory"] == "ner"
+
+
+def test_train_ner_with_init_resumes_from_the_first_stage(utility_run, tmp_path):
+    from spacy_synthnotes.utility.ner import ALL, score_ner, train_ner
+
+    inputs = utility_run["inputs"]
+    config = Path(__file__).resolve().parents[1] / "configs" / "ner_demo.cfg"
+    small = {"training.batcher.size.start": 30, "training.batcher.size.stop": 300}
+    labels = sorted({e.label_ for d in inputs.test for e in d.ents})
+    first = train_ner(inputs.train, config, max_steps=120, overrides=small)
+    first.to_disk(tmp_path / "first")
+    f1 = {
+        name: headline_f1(score_ner(nlp, inputs.test, labels), ALL)
+        for name, nlp in {
+            "first": first,
+            "resumed": train_ner(
+                inputs.train[:5], config, max_steps=1, overrides=small, init=tmp_path / "first"
+            ),
+            "fresh": train_ner(inputs.train[:5], config, max_steps=1, overrides=small),
+        }.items()
+    }
+    assert f1["first"] > 0.5 and f1["fresh"] < 0.1
+    assert f1["resumed"] > f1["first"] - 0.1  # one update away from the first stage's weights
+
+
+def test_synthetic_first_trains_on_the_synthetic_notes_then_resumes_on_the_real_ones(
+    utility_run, monkeypatch, tmp_path
+):
+    from dataclasses import replace
+
+    from spacy_synthnotes.report import write_combined_report
+    from spacy_synthnotes.utility import evaluate as evaluate_module
+    from spacy_synthnotes.utility import evaluate_utility
+
+    calls = []
+
+    def recorded(docs, config_path, *, max_steps, epochs, seed, overrides, init=None):
+        real = sum(d.text in real_texts for d in docs)
+        calls.append(
+            {"real": real, "synthetic": len(docs) - real, "steps": max_steps, "init": init is not None}
+        )
+        return spacy.blank("en")
+
+    inputs = utility_run["inputs"]
+    real_texts = {d.text for d in inputs.train}
+    monkeypatch.setattr(evaluate_module, "train_ner", recorded)
+    only_surrogate = replace(inputs, synthetic={"surrogate": inputs.synthetic["surrogate"]})
+    config = Path(__file__).resolve().parents[1] / "configs" / "ner_demo.cfg"
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        evaluate_utility(only_surrogate, config, schedule="interleaved")
+    result = evaluate_utility(
+        only_surrogate, config, max_steps=50, fractions=[0.5], schedule="synthetic-first"
+    )
+    assert result["settings"]["schedule"] == result["learning_curve"]["schedule"] == "synthetic-first"
+    assert calls == [
+        {"real": 60, "synthetic": 0, "steps": 50, "init": False},  # real: the reference of the ratios
+        {"real": 0, "synthetic": 60, "steps": 50, "init": False},  # synthetic:surrogate
+        {"real": 30, "synthetic": 0, "steps": 100, "init": False},  # real 50%, twice the budget
+        {"real": 0, "synthetic": 30, "steps": 50, "init": False},  # its synthetic notes first,
+        {"real": 30, "synthetic": 0, "steps": 50, "init": True},  # then its real notes, resumed
+        {"real": 60, "synthetic": 0, "steps": 100, "init": False},  # real 100%, twice the budget
+    ]
+    half = {v["metric"]: v for v in result["verdicts"]}["augmentation@0.5"]
+    assert "then on the real notes; real alone with twice the budget" in half["text"]
+    page = write_combined_report(tmp_path, {}, result).read_text()
+    assert (
+        "50 training steps per condition and per stage (real + synthetic: the synthetic notes first" in page
+    )
+    calls.clear()
+    evaluate_utility(only_surrogate, config, max_steps=50, fractions=[0.5])
+    assert [c["init"] for c in calls] == [False] * 4 and [c["steps"] for c in calls] == [50] * 4
+    assert calls[3] == {"real": 30, "synthetic": 30, "steps": 50, "init": False}  # mixed: one training
+
+
 def test_evaluate_utility_cli_checks_its_inputs(utility_run, tmp_path):
     path = utility_run["dir"]
     base = ["evaluate-utility", "--train", str(path / "train.spacy"), "--dev", str(path / "test.spacy")]
@@ -173,6 +257,8 @@ def test_evaluate_utility_cli_checks_its_inputs(utility_run, tmp_path):
     assert bad.exit_code == 1 and "augment='other'" in " ".join(bad.output.split())
     none = runner.invoke(app, [*base, "--synthetic", str(path / "blank.jsonl"), "--repeats", "0"])
     assert none.exit_code == 1 and "repeats must be >= 1, got 0" in " ".join(none.output.split())
+    order = runner.invoke(app, [*base, "--synthetic", str(path / "blank.jsonl"), "--schedule", "later"])
+    assert order.exit_code == 1 and "schedule must be one of" in " ".join(order.output.split())
 
 
 @pytest.mark.slow

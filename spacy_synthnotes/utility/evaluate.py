@@ -7,11 +7,16 @@ Conditions, each scored on the same real test split (Belkadi et al. 2023, sectio
 - `real+synthetic:NAME`: both, for every generator but the baseline;
 - a learning curve: 10/25/50% of the real notes (nested random subsets), alone and with the synthetic
   notes made from those same real notes (what the augmenter adds), plus the two 100% points above.
+How real and synthetic notes are combined is the `schedule`: "mixed" (one training on both, shuffled
+together, as the augmenter does) or "synthetic-first" (train on the synthetic notes, then resume on the
+real ones; each stage gets the budget, and the real-only points of the learning curve get twice the
+budget, so both sides have had as many updates with one synthetic note per real note).
 Text measures per generator: entity preservation, ROUGE fidelity to the source, distinct-n and self-BLEU
 diversity (real notes as the reference point), and a fluency proxy (perplexity under a trigram model of
 the real dev notes).
 """
 
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +44,7 @@ from .text import distinct_n, entity_preservation, fidelity, fluency, self_bleu
 BASELINE = "surrogate"
 DEFAULT_FRACTIONS = (0.1, 0.25, 0.5)
 DEFAULT_MIN_RATIO = 0.95
+SCHEDULES = ("mixed", "synthetic-first")
 
 
 @dataclass
@@ -116,6 +122,7 @@ def evaluate_utility(
     epochs: int = 0,
     fractions: Sequence[float] = DEFAULT_FRACTIONS,
     augment: Optional[str] = None,
+    schedule: str = "mixed",
     min_ratio: float = DEFAULT_MIN_RATIO,
     seed: int = 0,
     repeats: int = 1,
@@ -128,6 +135,7 @@ def evaluate_utility(
         or configs/ner_transformer.cfg with `paths.transformer` set through `overrides`).
     max_steps / epochs: the training budget of every condition (see `train_ner`).
     augment: the generator whose notes augment the learning curve (default: the last non-baseline one).
+    schedule: how real and synthetic notes are combined: "mixed" or "synthetic-first" (module doc).
     min_ratio: F1(synthetic)/F1(real) a non-baseline generator must reach to pass.
     repeats: trainings per condition, with seeds seed, seed + 1, ...: the condition's scores are the
         first one's, plus `repeats` (F1 per seed, mean, sd); ratios and verdicts then use the means.
@@ -136,20 +144,31 @@ def evaluate_utility(
         raise ValueError("give at least one synthetic set")
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
     generators = [name for name in inputs.synthetic if name != BASELINE]
     augment = augment or (generators[-1] if generators else BASELINE)
     if augment not in inputs.synthetic:
         raise ValueError(f"augment={augment!r} is not one of the synthetic sets {sorted(inputs.synthetic)}")
     labels = sorted({e.label_ for d in [*inputs.train, *inputs.test] for e in d.ents})
 
-    def run(name: str, docs: Sequence[Doc]) -> Dict[str, Any]:
+    def trained(docs: Sequence[Doc], first: Sequence[Doc], budget: int, run_seed: int):
+        settings = dict(
+            max_steps=max_steps * budget, epochs=epochs * budget, seed=run_seed, overrides=overrides
+        )
+        if not first:
+            return train_ner(docs, config_path, **settings)
+        with tempfile.TemporaryDirectory() as tmp:
+            train_ner(first, config_path, **settings).to_disk(tmp)
+            return train_ner(docs, config_path, init=Path(tmp), **settings)
+
+    def run(name: str, docs: Sequence[Doc], first: Sequence[Doc] = (), budget: int = 1) -> Dict[str, Any]:
+        """Train `repeats` times on `docs` (after `first`, when given) with `budget` times the budget."""
         start = time.time()
         seeds = list(range(seed, seed + repeats))
         runs = []
         for run_seed in seeds:
-            nlp = train_ner(
-                docs, config_path, max_steps=max_steps, epochs=epochs, seed=run_seed, overrides=overrides
-            )
+            nlp = trained(docs, first, budget, run_seed)
             runs.append(score_ner(nlp, inputs.test, labels, seed=seed))
         scores = runs[0]
         if repeats > 1:
@@ -163,12 +182,17 @@ def evaluate_utility(
         )
         return scores
 
+    def combined(name: str, real: Sequence[Doc], synthetic: Sequence[Doc]) -> Dict[str, Any]:
+        if schedule == "mixed":
+            return run(name, [*real, *synthetic])
+        return run(f"{name} (synthetic first)", real, first=synthetic)
+
     conditions: Dict[str, Dict[str, Any]] = {"real": run("real", inputs.train)}
     for name, docs in inputs.synthetic.items():
         conditions[f"synthetic:{name}"] = run(f"synthetic:{name}", docs)
         if name != BASELINE:
-            conditions[f"real+synthetic:{name}"] = run(f"real+synthetic:{name}", [*inputs.train, *docs])
-    curve = learning_curve(inputs, conditions, fractions, augment, seed, run)
+            conditions[f"real+synthetic:{name}"] = combined(f"real+synthetic:{name}", inputs.train, docs)
+    curve = learning_curve(inputs, conditions, fractions, augment, schedule, seed, run, combined)
     ratios = {
         name: {
             group: f1_ratio(conditions[f"synthetic:{name}"], conditions["real"], group)
@@ -189,6 +213,7 @@ def evaluate_utility(
             "labels": labels,
             "clinical_labels": [label for label in labels if label not in PHI_CATEGORIES],
             "augment": augment,
+            "schedule": schedule,
             "baseline": BASELINE,
             "min_ratio": min_ratio,
             "train_notes": len(inputs.train),
@@ -209,11 +234,15 @@ def learning_curve(
     conditions: Dict[str, Dict[str, Any]],
     fractions: Sequence[float],
     augment: str,
+    schedule: str,
     seed: int,
-    run: Callable[[str, Sequence[Doc]], Dict[str, Any]],
+    run: Callable[..., Dict[str, Any]],
+    combined: Callable[[str, Sequence[Doc], Sequence[Doc]], Dict[str, Any]],
 ) -> Dict[str, Any]:
     """F1 with a fraction of the real notes, alone and with the synthetic notes made from them."""
     synthetic = inputs.synthetic[augment]
+    budget = 1 if schedule == "mixed" else 2
+    alone = "" if budget == 1 else " (twice the budget)"
     points = []
     for fraction, indices in nested_subsets(len(inputs.train), [f for f in fractions if f < 1], seed).items():
         real = [inputs.train[i] for i in indices]
@@ -224,21 +253,21 @@ def learning_curve(
                 "fraction": fraction,
                 "real_notes": len(real),
                 "synthetic_notes": len(extra),
-                "real": run(f"real {fraction:.0%}", real),
-                "augmented": run(f"real {fraction:.0%} + synthetic:{augment}", [*real, *extra]),
+                "real": run(f"real {fraction:.0%}{alone}", real, budget=budget),
+                "augmented": combined(f"real {fraction:.0%} + synthetic:{augment}", real, extra),
             }
         )
-    full = conditions.get(f"real+synthetic:{augment}", conditions[f"synthetic:{augment}"])
+    full = conditions.get(f"real+synthetic:{augment}")
     points.append(
         {
             "fraction": 1.0,
             "real_notes": len(inputs.train),
             "synthetic_notes": len(synthetic),
-            "real": conditions["real"],
-            "augmented": full if f"real+synthetic:{augment}" in conditions else None,
+            "real": conditions["real"] if budget == 1 else run(f"real{alone}", inputs.train, budget=budget),
+            "augmented": full,
         }
     )
-    return {"augment": augment, "points": points}
+    return {"augment": augment, "schedule": schedule, "points": points}
 
 
 def utility_verdicts(result: Dict[str, Any]) -> List[Dict[str, Any]]:
@@ -246,6 +275,11 @@ def utility_verdicts(result: Dict[str, Any]) -> List[Dict[str, Any]]:
     settings = result["settings"]
     repeats = settings.get("repeats", 1)
     of_means = f" (means of {repeats} seeds)" if repeats > 1 else ""
+    order = (
+        " (trained on it first, then on the real notes; real alone with twice the budget)"
+        if settings.get("schedule") == "synthetic-first"
+        else ""
+    )
     lines = []
     for name, ratio in result["ratios"].items():
         value = ratio[ALL]
@@ -272,7 +306,7 @@ def utility_verdicts(result: Dict[str, Any]) -> List[Dict[str, Any]]:
                 "threshold": 0.0,
                 "pass": augmented >= real,
                 "text": f"{point['fraction']:.0%} of the real notes: F1 {real:.3f} alone, "
-                f"{augmented:.3f} with synthetic:{result['learning_curve']['augment']}{of_means}",
+                f"{augmented:.3f} with synthetic:{result['learning_curve']['augment']}{order}{of_means}",
             }
         )
     return lines

@@ -17,6 +17,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.training.initialize import init_nlp
 from spacy.training.loop import train
+from spacy.util import Config
 
 from ..extensions import NOTE_META
 from ..labels import PHI_CATEGORIES
@@ -141,6 +142,14 @@ def write_docbin(docs: Sequence[Doc], path: Path) -> Path:
     return path
 
 
+def sourced_from(config: Config, init: Path) -> Config:
+    """A copy of `config` whose pipeline components are all sourced from the pipeline at `init`."""
+    config = config.copy()
+    for name in config["nlp"]["pipeline"]:
+        config["components"][name] = {"source": str(init)}
+    return config
+
+
 def train_ner(
     docs: Sequence[Doc],
     config_path: Union[str, Path],
@@ -150,6 +159,7 @@ def train_ner(
     seed: int = 0,
     overrides: Optional[Dict[str, Any]] = None,
     workdir: Optional[Path] = None,
+    init: Optional[Path] = None,
 ) -> Language:
     """Train the NER pipeline of `config_path` on `docs`; return the final pipeline.
 
@@ -157,7 +167,8 @@ def train_ner(
     passes over `docs` (equal passes: a condition with more notes trains longer). The config reads
     `paths.train` / `paths.dev` (DocBin files written here). Its dev set is the first notes of `docs`,
     so a synthetic-only condition never sees real notes; patience is off and the final weights are
-    returned, so no condition is selected on real data.
+    returned, so no condition is selected on real data. With `init` (a pipeline directory) every
+    component of the config is sourced from it, so training resumes from its weights.
     """
     if not docs:
         raise ValueError("no training notes for this condition")
@@ -175,6 +186,8 @@ def train_ner(
             "system.seed": seed,
         }
         config = util.load_config(config_path, overrides=settings, interpolate=False)
+        if init is not None:
+            config = sourced_from(config, init)
         nlp = init_nlp(config, use_gpu=-1)
         nlp, _ = train(nlp, None, use_gpu=-1, stdout=io.StringIO(), stderr=io.StringIO())
     return nlp
