@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import spacy
+from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..labels import PHI_CATEGORIES
@@ -152,7 +153,7 @@ def evaluate_utility(
         raise ValueError(f"augment={augment!r} is not one of the synthetic sets {sorted(inputs.synthetic)}")
     labels = sorted({e.label_ for d in [*inputs.train, *inputs.test] for e in d.ents})
 
-    def trained(docs: Sequence[Doc], first: Sequence[Doc], budget: int, run_seed: int):
+    def trained(docs: Sequence[Doc], first: Sequence[Doc], budget: int, run_seed: int) -> Language:
         settings = dict(
             max_steps=max_steps * budget, epochs=epochs * budget, seed=run_seed, overrides=overrides
         )
