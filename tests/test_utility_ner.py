@@ -185,7 +185,7 @@ def test_train_ner_with_init_resumes_from_the_first_stage(utility_run, tmp_path)
             "fresh": train_ner(inputs.train[:5], config, max_steps=1, overrides=small),
         }.items()
     }
-    assert f1["first"] > 0.5 and f1["fresh"] < 0.1
+    assert f1["first"] > 0.3 and f1["fresh"] < 0.05
     assert f1["resumed"] > f1["first"] - 0.1  # one update away from the first stage's weights
 
 
