@@ -101,6 +101,17 @@ def test_causal_workflow_runs_end_to_end(tmp_path):
     assert privacy["dp"]["epsilon"] == pytest.approx(8.0, abs=0.05)  # the DP record reaches the report
     model = srsly.read_json(project / "training" / "causal" / "model-best" / "config.json")
     assert (model["hidden_size"], model["num_hidden_layers"], model["intermediate_size"]) == (128, 2, 384)
+    record = srsly.read_json(project / "training" / "causal" / "model-best" / "privacy.json")
+    assert record["contexts"]["words"] == 1 and record["epsilon"] <= 8.0  # contexts within the total
+    assert (
+        project
+        / "training"
+        / "synth_entity_conditioned"
+        / "synth_notes"
+        / "generator"
+        / "model"
+        / "entity_contexts.json"
+    ).exists()
     utility = srsly.read_json(project / "metrics" / "utility_causal.json")
     assert set(utility["conditions"]) == {
         "real", "synthetic:entity_conditioned", "real+synthetic:entity_conditioned"

@@ -11,8 +11,13 @@ forced, an end of note is refused while entities remain, and an opening marker
 is forced when the remaining budget only just fits them. A source note whose
 plan and text would not fit the model's context is written in parts, cut at the
 same line ends the training recipe cuts long notes at (`note_parts`).
+
+`EntityConditioned.v2` adds `contexts = true`: when the model directory holds
+entity contexts released with DP by `train-causal` (`entity_contexts`), a
+sampled context of its label is written before and after each entity.
 """
 
+import random
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -21,6 +26,7 @@ from spacy.util import registry
 
 from .base import DROP, KEEP, PHI, EntitySpec, NotePlan, Segment, Synthesis
 from .causal_lm import check_writer
+from .entity_contexts import CONTEXTS_FILE, insert_contexts, read_contexts
 from .entity_format import (
     CLOSE,
     END,
@@ -124,6 +130,8 @@ class EntityConditionedGenerator(LocalModelGenerator):
         depends only on its own seed; larger batches are faster but a note's
         sample depends on its batch.
     require_privacy (bool): Refuse a model without a differential-privacy record.
+    contexts (bool): Write a released context beside each entity when the model
+        has entity contexts (`entity_contexts.json`); no effect otherwise.
     locale (str): Faker locale of the surrogates.
     seed (int): Added to each note's seed.
     """
@@ -141,6 +149,7 @@ class EntityConditionedGenerator(LocalModelGenerator):
         phi: str = "surrogate",
         batch_size: int = 1,
         require_privacy: bool = False,
+        contexts: bool = False,
         locale: str = "en_US",
         seed: int = 0,
     ):
@@ -161,11 +170,13 @@ class EntityConditionedGenerator(LocalModelGenerator):
             "phi": phi,
             "batch_size": batch_size,
             "require_privacy": require_privacy,
+            "contexts": contexts,
             "locale": locale,
             "seed": seed,
         }
         super().__init__(self.cfg)
         self._privacy: Optional[Dict[str, Any]] = None
+        self._contexts: Optional[Dict[str, Any]] = None
 
     # -- model --------------------------------------------------------------------------------
     kind = "EntityConditioned model"
@@ -189,6 +200,8 @@ class EntityConditionedGenerator(LocalModelGenerator):
         if self.cfg["require_privacy"] and privacy is None:
             raise ValueError(f"require_privacy = true, but the model in {path} was not trained with DP")
         self._privacy = privacy
+        table = path / CONTEXTS_FILE
+        self._contexts = read_contexts(table) if table.exists() else None
 
     @property
     def privacy(self) -> Optional[Dict[str, Any]]:
@@ -306,6 +319,7 @@ class EntityConditionedGenerator(LocalModelGenerator):
                 pad_token_id=tok.pad_token_id,
             )
         results = [Synthesis([], {"candidates": n, "parts": 0}) for _ in plans]
+        contexts = self._contexts if self.cfg["contexts"] else None
         for i, (owner, spec, cut) in enumerate(zip(owners, specs, left_out)):
             best: Optional[Tuple[Tuple[int, int], List[Segment], Dict[str, int]]] = None
             pairs = [(label, text) for label, text, _ in spec]
@@ -321,6 +335,10 @@ class EntityConditionedGenerator(LocalModelGenerator):
                 if best is None or key > best[0]:
                     best = (key, segments, counts)
             result = results[owner]
+            if contexts is not None:  # seeded by the note and part, whatever the batch
+                rng = random.Random(f"{plans[owner].seed}:{self.cfg['seed']}:{result.counts['parts']}")
+                segments, best[2]["contexts_written"] = insert_contexts(best[1], contexts, rng)
+                best = (best[0], segments, best[2])
             if result.segments and not result.segments[-1].text.endswith("\n"):
                 result.segments.append(Segment("\n"))  # parts were cut at line ends
             result.segments.extend(best[1])
@@ -335,6 +353,8 @@ class EntityConditionedGenerator(LocalModelGenerator):
         super().to_disk(path)
         if self._privacy is not None:
             srsly.write_json(Path(path) / "model" / PRIVACY_FILE, self._privacy)
+        if self._contexts is not None:
+            srsly.write_json(Path(path) / "model" / CONTEXTS_FILE, self._contexts)
 
 
 @registry.misc("spacy_synthnotes.EntityConditioned.v1")
@@ -364,6 +384,40 @@ def make_entity_conditioned_generator(
         phi=phi,
         batch_size=batch_size,
         require_privacy=require_privacy,
+        locale=locale,
+        seed=seed,
+    )
+
+
+@registry.misc("spacy_synthnotes.EntityConditioned.v2")
+def make_entity_conditioned_generator_v2(
+    model: str,
+    max_new_tokens: int = 512,
+    temperature: float = 0.8,
+    top_p: float = 0.95,
+    repetition_penalty: float = 1.0,
+    num_candidates: int = 1,
+    constrained: bool = True,
+    phi: str = "surrogate",
+    batch_size: int = 1,
+    require_privacy: bool = False,
+    contexts: bool = True,
+    locale: str = "en_US",
+    seed: int = 0,
+) -> EntityConditionedGenerator:
+    """v1 plus `contexts`: the DP-released words beside each entity (see `EntityConditionedGenerator`)."""
+    return EntityConditionedGenerator(
+        model,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        top_p=top_p,
+        repetition_penalty=repetition_penalty,
+        num_candidates=num_candidates,
+        constrained=constrained,
+        phi=phi,
+        batch_size=batch_size,
+        require_privacy=require_privacy,
+        contexts=contexts,
         locale=locale,
         seed=seed,
     )

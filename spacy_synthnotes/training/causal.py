@@ -19,6 +19,13 @@ says the guarantee is per note) and an RDP or PRV accountant. The achieved
 (epsilon, delta) is written to `privacy.json` beside the weights, and the
 model's config is flagged, so the generator refuses to load the weights without
 their record.
+
+With `[training.contexts] words > 0` (DP only) the words next to each label's
+mentions are released too (`generators.entity_contexts`), written to
+`entity_contexts.json` beside the weights for EntityConditioned.v2. The release
+is one Gaussian mechanism in the same accountant as DP-SGD (a `target_epsilon`
+is the total: DP-SGD's noise is calibrated for what is left), and its threshold
+takes `delta_share` of delta.
 """
 
 import math
@@ -42,6 +49,7 @@ from wasabi import msg
 
 from ..generators.causal_lm import check_writer
 from ..generators.entity_conditioned import DP_FLAG, PRIVACY_FILE
+from ..generators.entity_contexts import CONTEXTS_FILE, ContextRelease, note_contexts, release_contexts
 from ..generators.entity_format import (
     END,
     PAD,
@@ -113,6 +121,80 @@ def privacy_settings(cfg: Optional[Dict[str, Any]], n_units: int) -> Optional[Pr
         accountant,
         unit,
     )
+
+
+@dataclass
+class ContextSettings:
+    """The validated `[training.contexts]` block (see `generators.entity_contexts`)."""
+
+    words: int
+    per_label: int
+    noise_multiplier: float
+    delta_share: float
+
+
+def context_settings(cfg: Optional[Dict[str, Any]], dp: bool) -> Optional[ContextSettings]:
+    """Validate `[training.contexts]`; None when `words` is 0 or the block is absent."""
+    cfg = dict(cfg or {})
+    words = int(cfg.get("words", 0))
+    if words == 0:
+        return None
+    where = "[training.contexts]"
+    if words < 0:
+        raise ValueError(f"{where} words must be >= 0, got {words}")
+    if not dp:
+        raise ValueError(
+            f"{where} words = {words} releases the words next to each entity, which is done only with "
+            "differential privacy: set [training.privacy] target_epsilon (or noise_multiplier), or words = 0"
+        )
+    sigma, share = float(cfg.get("noise_multiplier", 1.5)), float(cfg.get("delta_share", 0.1))
+    per_label = int(cfg.get("per_label", 1))
+    if per_label < 1:
+        raise ValueError(f"{where} per_label must be >= 1, got {per_label}")
+    if not sigma > 0:
+        raise ValueError(f"{where} noise_multiplier must be > 0, got {sigma}")
+    if not 0 < share < 1:
+        raise ValueError(f"{where} delta_share must be in (0, 1), got {share}")
+    return ContextSettings(words, per_label, sigma, share)
+
+
+def calibrate_noise(
+    target_epsilon: float, delta: float, sample_rate: float, steps: int, accountant: str, prior: List[Tuple]
+) -> float:
+    """DP-SGD's noise multiplier for a total `target_epsilon` after the mechanisms in `prior`.
+
+    prior (List[Tuple]): (noise multiplier, sample rate, steps) of mechanisms composed before training.
+    RETURNS (float): The smallest noise multiplier (to 0.01 in epsilon) that stays within the target.
+    """
+    from opacus.accountants import create_accountant
+
+    account = create_accountant(mechanism=accountant)
+
+    def epsilon(sigma: float) -> float:
+        account.history = list(prior) + [(sigma, sample_rate, steps)]
+        return account.get_epsilon(delta=delta)
+
+    account.history = list(prior)
+    if prior and account.get_epsilon(delta=delta) >= target_epsilon:
+        raise ValueError(
+            f"The context release alone spends epsilon {target_epsilon} or more: raise "
+            "[training.contexts] noise_multiplier or the target"
+        )
+    low, high = 0.0, 10.0
+    while epsilon(high) > target_epsilon:
+        low, high = high, 2 * high
+        if high > 1e4:
+            raise ValueError(f"target_epsilon {target_epsilon} is too low for {steps} steps")
+    for _ in range(60):  # epsilon(high) <= target throughout
+        middle = (low + high) / 2
+        value = epsilon(middle)
+        if value < target_epsilon:
+            high = middle
+            if target_epsilon - value <= 0.01:
+                break
+        else:
+            low = middle
+    return high
 
 
 def note_texts(note: TrainingNote) -> Tuple[str, str]:
@@ -359,6 +441,24 @@ def train_causal(config: Config, output: Path, *, log: Callable[[str], None] = m
                 "unit of its own and the guarantee is per note, not per patient"
             )
             privacy = replace(privacy, unit="note")
+    contexts = context_settings(t_cfg.get("contexts"), privacy is not None)
+    release: Optional[ContextRelease] = None
+    accountant_delta = privacy.delta if privacy is not None else 0.0
+    if contexts is not None and privacy is not None:
+        accountant_delta = privacy.delta * (1 - contexts.delta_share)
+        release = release_contexts(
+            context_units(train_notes, contexts.words, (t_cfg.get("privacy") or {}).get("unit", "patient")),
+            sorted({label for note in train_notes for _, _, label in note.entities}),
+            noise_multiplier=contexts.noise_multiplier,
+            delta=privacy.delta * contexts.delta_share,
+            words=contexts.words,
+            per_label=contexts.per_label,
+            seed=seed,
+        )
+        log(
+            f"Entity contexts: {release.record()['released']} released (noise sd {release.sigma:.1f}, "
+            f"threshold {release.threshold:.1f})"
+        )
     dataset = UnitDataset([[rows[i] for i in group] for group in groups], seed)
     if privacy is not None:
         frozen = freeze_for_dp(model)
@@ -381,7 +481,19 @@ def train_causal(config: Config, output: Path, *, log: Callable[[str], None] = m
         common = dict(
             module=model, optimizer=optimizer, data_loader=loader, max_grad_norm=privacy.max_grad_norm
         )
-        if privacy.target_epsilon is not None:
+        prior = [(release.noise_multiplier, 1.0, 1)] if release is not None else []
+        if privacy.target_epsilon is not None and prior:
+            sample_rate = 1 / len(loader)  # as Opacus's make_private_with_epsilon counts it
+            sigma = calibrate_noise(
+                privacy.target_epsilon,
+                accountant_delta,
+                sample_rate,
+                int(t_cfg["epochs"] / sample_rate),
+                privacy.accountant,
+                prior,
+            )
+            model, optimizer, loader = engine.make_private(**common, noise_multiplier=sigma)
+        elif privacy.target_epsilon is not None:
             model, optimizer, loader = engine.make_private_with_epsilon(
                 **common,
                 target_epsilon=privacy.target_epsilon,
@@ -392,6 +504,7 @@ def train_causal(config: Config, output: Path, *, log: Callable[[str], None] = m
             model, optimizer, loader = engine.make_private(
                 **common, noise_multiplier=privacy.noise_multiplier
             )
+        engine.accountant.history[:0] = prior
         log(
             f"DP-SGD: {len(groups)} {privacy.unit} units, noise multiplier {optimizer.noise_multiplier:.3f}, "
             f"sample rate {loader.sample_rate:.4f}, delta {privacy.delta:.2e}"
@@ -426,20 +539,26 @@ def train_causal(config: Config, output: Path, *, log: Callable[[str], None] = m
         entry = {"epoch": epoch + 1, "step": state["step"], "dev_perplexity": perplexity}
         entry["epoch_seconds"] = round(epoch_seconds, 2)
         if engine is not None:
-            entry["epsilon"] = engine.get_epsilon(privacy.delta)
+            entry["epsilon"] = engine.get_epsilon(accountant_delta)
         state["history"].append(entry)
         log(
             f"epoch {epoch + 1}: step {state['step']}, dev perplexity {perplexity:.2f} ({epoch_seconds:.0f}s)"
         )
-        record = privacy_record(engine, optimizer, loader, privacy, len(groups), state) if engine else None
+        record = (
+            privacy_record(engine, optimizer, loader, privacy, len(groups), state, release)
+            if engine
+            else None
+        )
         if perplexity < state["best"]:
             state["best"] = perplexity
-            save_model(base, tokenizer, output / "model-best", config, state, record)
+            save_model(base, tokenizer, output / "model-best", config, state, record, release)
         if max_seconds and state["seconds"] > max_seconds:
             log("Stopping: max_minutes reached")
             break
-    record = privacy_record(engine, optimizer, loader, privacy, len(groups), state) if engine else None
-    save_model(base, tokenizer, output / "model-last", config, state, record)
+    record = (
+        privacy_record(engine, optimizer, loader, privacy, len(groups), state, release) if engine else None
+    )
+    save_model(base, tokenizer, output / "model-last", config, state, record, release)
     if canaries:
         for folder in ("model-best", "model-last"):
             save_canaries(canaries, output / folder / CANARY_FILE)
@@ -447,11 +566,19 @@ def train_causal(config: Config, output: Path, *, log: Callable[[str], None] = m
 
 
 def privacy_record(
-    engine, optimizer, loader, privacy: PrivacySettings, n_units: int, state
+    engine,
+    optimizer,
+    loader,
+    privacy: PrivacySettings,
+    n_units: int,
+    state,
+    release: Optional[ContextRelease] = None,
 ) -> Dict[str, Any]:
-    """What the model dir says about its privacy: the accountant's epsilon for the steps taken so far."""
-    return {
-        "epsilon": engine.get_epsilon(privacy.delta),
+    """What the model dir says about its privacy: the accountant's epsilon for the steps taken so far
+    (and for the context release, whose threshold's delta is part of `delta`)."""
+    accountant_delta = privacy.delta - (release.delta if release is not None else 0.0)
+    record = {
+        "epsilon": engine.get_epsilon(accountant_delta),
         "delta": privacy.delta,
         "accountant": privacy.accountant,
         "noise_multiplier": optimizer.noise_multiplier,
@@ -463,10 +590,34 @@ def privacy_record(
         "n_units": n_units,
         "settings": asdict(privacy),
     }
+    if release is not None:
+        record["contexts"] = release.record()
+    return record
 
 
-def save_model(model, tokenizer, path: Path, config: Config, state: Dict[str, Any], privacy) -> None:
+def context_units(notes: List[TrainingNote], words: int, unit: str) -> List[List[Tuple[str, str, str]]]:
+    """The entity contexts of each sampling unit's notes (a patient's, or one note's: see `units_of`)."""
+    groups: Dict[Any, List[Tuple[str, str, str]]] = {}
+    for i, note in enumerate(notes):
+        key = note.unit if unit == "patient" and note.unit is not None else ("note", i)
+        groups.setdefault(key, []).extend(note_contexts(note.text, note.entities, words))
+    return list(groups.values())
+
+
+def save_model(
+    model,
+    tokenizer,
+    path: Path,
+    config: Config,
+    state: Dict[str, Any],
+    privacy,
+    release: Optional[ContextRelease] = None,
+) -> None:
     path.mkdir(parents=True, exist_ok=True)
+    if release is not None:
+        release.to_disk(path / CONTEXTS_FILE)
+    elif (path / CONTEXTS_FILE).exists():
+        (path / CONTEXTS_FILE).unlink()
     setattr(model.config, DP_FLAG, privacy is not None)
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
