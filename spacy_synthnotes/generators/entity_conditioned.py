@@ -13,8 +13,9 @@ plan and text would not fit the model's context is written in parts, cut at the
 same line ends the training recipe cuts long notes at (`note_parts`).
 
 `EntityConditioned.v2` adds `contexts = true`: when the model directory holds
-entity contexts released with DP by `train-causal` (`entity_contexts`), a
-sampled context of its label is written before and after each entity.
+entity contexts released with DP by `train-causal` (`entity_contexts`), sampled
+contexts of their labels are written before and after the entities, as often
+as the release counted them.
 """
 
 import random
@@ -406,21 +407,7 @@ def make_entity_conditioned_generator_v2(
     seed: int = 0,
 ) -> EntityConditionedGenerator:
     """v1 plus `contexts`: the DP-released words beside each entity (see `EntityConditionedGenerator`)."""
-    return EntityConditionedGenerator(
-        model,
-        max_new_tokens=max_new_tokens,
-        temperature=temperature,
-        top_p=top_p,
-        repetition_penalty=repetition_penalty,
-        num_candidates=num_candidates,
-        constrained=constrained,
-        phi=phi,
-        batch_size=batch_size,
-        require_privacy=require_privacy,
-        contexts=contexts,
-        locale=locale,
-        seed=seed,
-    )
+    return EntityConditionedGenerator(**locals())  # the arguments are the generator's, by name
 
 
 def generate_from_entities(
