@@ -427,9 +427,8 @@ def train_causal(config: Config, output: Path, *, log: Callable[[str], None] = m
         log(f"{len(parts) - len(train_notes)} more examples: long notes cut into parts that fit {max_length}")
     encoded = [encode([n], tokenizer, max_length) for n in parts]
     rows = [to_tensors(e[0], max_length, pad) if e else None for e in encoded]
-    groups = units_of(
-        parts, [r is not None for r in rows], (t_cfg.get("privacy") or {}).get("unit", "patient"), origins
-    )
+    unit = (t_cfg.get("privacy") or {}).get("unit", "patient")
+    groups = units_of(parts, [r is not None for r in rows], unit, origins)
     dev_parts = [part for note in dev_notes for part in split_note(note, tokenizer, max_length)]
     dev_rows = [to_tensors(e, max_length, pad) for e in encode(dev_parts, tokenizer, max_length)]
     privacy = privacy_settings(t_cfg.get("privacy"), len(groups))
@@ -443,11 +442,9 @@ def train_causal(config: Config, output: Path, *, log: Callable[[str], None] = m
             privacy = replace(privacy, unit="note")
     contexts = context_settings(t_cfg.get("contexts"), privacy is not None)
     release: Optional[ContextRelease] = None
-    accountant_delta = privacy.delta if privacy is not None else 0.0
     if contexts is not None and privacy is not None:
-        accountant_delta = privacy.delta * (1 - contexts.delta_share)
         release = release_contexts(
-            context_units(train_notes, contexts.words, (t_cfg.get("privacy") or {}).get("unit", "patient")),
+            context_units(train_notes, contexts.words, unit),
             sorted({label for note in train_notes for _, _, label in note.entities}),
             noise_multiplier=contexts.noise_multiplier,
             delta=privacy.delta * contexts.delta_share,
@@ -459,6 +456,8 @@ def train_causal(config: Config, output: Path, *, log: Callable[[str], None] = m
             f"Entity contexts: {release.record()['released']} released (noise sd {release.sigma:.1f}, "
             f"threshold {release.threshold:.1f})"
         )
+    # the accountant's delta: what the context release's threshold leaves of the total
+    accountant_delta = 0.0 if privacy is None else privacy.delta - (release.delta if release else 0.0)
     dataset = UnitDataset([[rows[i] for i in group] for group in groups], seed)
     if privacy is not None:
         frozen = freeze_for_dp(model)
@@ -545,7 +544,7 @@ def train_causal(config: Config, output: Path, *, log: Callable[[str], None] = m
             f"epoch {epoch + 1}: step {state['step']}, dev perplexity {perplexity:.2f} ({epoch_seconds:.0f}s)"
         )
         record = (
-            privacy_record(engine, optimizer, loader, privacy, len(groups), state, release)
+            privacy_record(engine, optimizer, loader, privacy, len(groups), state, accountant_delta, release)
             if engine
             else None
         )
@@ -556,7 +555,9 @@ def train_causal(config: Config, output: Path, *, log: Callable[[str], None] = m
             log("Stopping: max_minutes reached")
             break
     record = (
-        privacy_record(engine, optimizer, loader, privacy, len(groups), state, release) if engine else None
+        privacy_record(engine, optimizer, loader, privacy, len(groups), state, accountant_delta, release)
+        if engine
+        else None
     )
     save_model(base, tokenizer, output / "model-last", config, state, record, release)
     if canaries:
@@ -572,11 +573,11 @@ def privacy_record(
     privacy: PrivacySettings,
     n_units: int,
     state,
+    accountant_delta: float,
     release: Optional[ContextRelease] = None,
 ) -> Dict[str, Any]:
-    """What the model dir says about its privacy: the accountant's epsilon for the steps taken so far
-    (and for the context release, whose threshold's delta is part of `delta`)."""
-    accountant_delta = privacy.delta - (release.delta if release is not None else 0.0)
+    """What the model dir says about its privacy: the accountant's epsilon at `accountant_delta` for
+    the steps taken so far (and the context release, whose threshold's delta makes up the rest of `delta`)."""
     record = {
         "epsilon": engine.get_epsilon(accountant_delta),
         "delta": privacy.delta,
@@ -596,12 +597,11 @@ def privacy_record(
 
 
 def context_units(notes: List[TrainingNote], words: int, unit: str) -> List[List[Tuple[str, str, str]]]:
-    """The entity contexts of each sampling unit's notes (a patient's, or one note's: see `units_of`)."""
-    groups: Dict[Any, List[Tuple[str, str, str]]] = {}
-    for i, note in enumerate(notes):
-        key = note.unit if unit == "patient" and note.unit is not None else ("note", i)
-        groups.setdefault(key, []).extend(note_contexts(note.text, note.entities, words))
-    return list(groups.values())
+    """The entity contexts of each sampling unit's notes, grouped as `units_of` groups them."""
+    groups = units_of(notes, [True] * len(notes), unit)
+    return [
+        [c for i in group for c in note_contexts(notes[i].text, notes[i].entities, words)] for group in groups
+    ]
 
 
 def save_model(
