@@ -16,6 +16,10 @@ same line ends the training recipe cuts long notes at (`note_parts`).
 entity contexts released with DP by `train-causal` (`entity_contexts`), sampled
 contexts of their labels are written before and after the entities, as often
 as the release counted them.
+
+`EntityConditioned.v3` adds `lines = true`: when that release holds line
+templates (`line_templates`), each source line whose entities match released
+templates is written from one, in place of the lines where the model wrote them.
 """
 
 import random
@@ -38,6 +42,7 @@ from .entity_format import (
     part_cost,
     serialize_plan,
 )
+from .line_templates import merge_lines, template_lines
 from .local_model import LocalModelGenerator
 
 try:
@@ -133,6 +138,8 @@ class EntityConditionedGenerator(LocalModelGenerator):
     require_privacy (bool): Refuse a model without a differential-privacy record.
     contexts (bool): Write a released context beside each entity when the model
         has entity contexts (`entity_contexts.json`); no effect otherwise.
+    lines (bool): Write the source lines that match released line templates
+        (in `entity_contexts.json`) from those templates; no effect otherwise.
     locale (str): Faker locale of the surrogates.
     seed (int): Added to each note's seed.
     """
@@ -151,6 +158,7 @@ class EntityConditionedGenerator(LocalModelGenerator):
         batch_size: int = 1,
         require_privacy: bool = False,
         contexts: bool = False,
+        lines: bool = False,
         locale: str = "en_US",
         seed: int = 0,
     ):
@@ -172,6 +180,7 @@ class EntityConditionedGenerator(LocalModelGenerator):
             "batch_size": batch_size,
             "require_privacy": require_privacy,
             "contexts": contexts,
+            "lines": lines,
             "locale": locale,
             "seed": seed,
         }
@@ -267,9 +276,17 @@ class EntityConditionedGenerator(LocalModelGenerator):
     def _batch(self, plans: Sequence[NotePlan]) -> List[Synthesis]:
         tok, model, n = self.tokenizer, self.model, self.cfg["num_candidates"]
         context = getattr(model.config, "max_position_embeddings", 2048)
-        owners, specs, prompts, left_out = [], [], [], []
+        owners, specs, prompts, left_out, templated = [], [], [], [], []
+        templates = (self._contexts or {}).get("lines", []) if self.cfg["lines"] else []
         for owner, plan in enumerate(plans):
-            for part, entities in self.parts(plan):
+            spans = [(e.start, e.end, e.label) for e in plan.entities]
+            for k, (part, entities) in enumerate(self.parts(plan)):
+                lines: List[Tuple[int, List[Segment]]] = []
+                if templates and plan.text:  # seeded by the note and part, whatever the batch
+                    rng = random.Random(f"{plan.seed}:{self.cfg['seed']}:{k}:lines")
+                    written = {index: text for _, text, index in entities}
+                    lines = template_lines(plan.text, spans, written, templates, rng)
+                templated.append(lines)
                 wanted = len(entities)
                 while True:  # entities that leave no room to write are left out, and counted as missing
                     pairs = [(label, text) for label, text, _ in entities]
@@ -321,7 +338,7 @@ class EntityConditionedGenerator(LocalModelGenerator):
             )
         results = [Synthesis([], {"candidates": n, "parts": 0}) for _ in plans]
         contexts = self._contexts if self.cfg["contexts"] else None
-        for i, (owner, spec, cut) in enumerate(zip(owners, specs, left_out)):
+        for i, (owner, spec, cut, lines) in enumerate(zip(owners, specs, left_out, templated)):
             best: Optional[Tuple[Tuple[int, int], List[Segment], Dict[str, int]]] = None
             pairs = [(label, text) for label, text, _ in spec]
             for c in range(n):
@@ -340,6 +357,9 @@ class EntityConditionedGenerator(LocalModelGenerator):
                 rng = random.Random(f"{plans[owner].seed}:{self.cfg['seed']}:{result.counts['parts']}")
                 segments, best[2]["contexts_written"] = insert_contexts(best[1], contexts, rng)
                 best = (best[0], segments, best[2])
+            if lines:
+                best[2]["lines_written"] = len(lines)
+                best = (best[0], merge_lines(best[1], lines), best[2])
             if result.segments and not result.segments[-1].text.endswith("\n"):
                 result.segments.append(Segment("\n"))  # parts were cut at line ends
             result.segments.extend(best[1])
@@ -407,6 +427,28 @@ def make_entity_conditioned_generator_v2(
     seed: int = 0,
 ) -> EntityConditionedGenerator:
     """v1 plus `contexts`: the DP-released words beside each entity (see `EntityConditionedGenerator`)."""
+    return EntityConditionedGenerator(**locals())  # the arguments are the generator's, by name
+
+
+@registry.misc("spacy_synthnotes.EntityConditioned.v3")
+def make_entity_conditioned_generator_v3(
+    model: str,
+    max_new_tokens: int = 512,
+    temperature: float = 0.8,
+    top_p: float = 0.95,
+    repetition_penalty: float = 1.0,
+    num_candidates: int = 1,
+    constrained: bool = True,
+    phi: str = "surrogate",
+    batch_size: int = 1,
+    require_privacy: bool = False,
+    contexts: bool = True,
+    lines: bool = True,
+    locale: str = "en_US",
+    seed: int = 0,
+) -> EntityConditionedGenerator:
+    """v2 plus `lines`: the source lines that match DP-released line templates are written from them
+    (see `EntityConditionedGenerator`)."""
     return EntityConditionedGenerator(**locals())  # the arguments are the generator's, by name
 
 

@@ -25,12 +25,17 @@ corpus: F1 ratio 0.75 against 0.82.)
 
 A context that reached the start (end) of its line begins (ends) with a line
 break, so "Pt: " at the start of a line stays a header.
+
+With `lines` > 0 the same release also counts whole-line templates
+(`line_templates`): each unit once for each distinct template it has, up to
+`lines` of them, so K grows by `lines`; the kept templates are in the file's
+"lines" list.
 """
 
 import random
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -39,6 +44,7 @@ import srsly
 from scipy.stats import norm
 
 from .base import Segment
+from .line_templates import LineTemplate
 
 CONTEXTS_FILE = "entity_contexts.json"
 SIDES = ("left", "right")
@@ -87,10 +93,13 @@ class ContextRelease:
     sigma (float): Noise sd.
     threshold (float): Smallest noisy count kept.
     delta (float): The threshold's delta.
-    keys_per_unit (int): Most keys one unit contributes to (2 x labels).
+    keys_per_unit (int): Most keys one unit contributes to (2 x labels x per_label + lines).
     words (int): Most words per context.
     per_label (int): Most distinct contexts a unit counted for per label and side.
     units (int): The number of units (stated in the privacy record too).
+    lines (int): Most distinct line templates a unit counted for (0: none).
+    templates (List[Tuple[List[str], List[str], float]]): The kept line templates: labels, pieces,
+        noisy count.
     """
 
     table: Dict[str, Dict[str, List[Tuple[str, float]]]]
@@ -102,6 +111,8 @@ class ContextRelease:
     words: int
     per_label: int
     units: int
+    lines: int = 0
+    templates: List[Tuple[List[str], List[str], float]] = field(default_factory=list)
 
     def record(self) -> Dict[str, Union[int, float]]:
         """What the model's privacy record says about the release."""
@@ -115,10 +126,12 @@ class ContextRelease:
             "per_label": self.per_label,
             "units": self.units,
             "released": sum(len(v) for sides in self.table.values() for v in sides.values()),
+            "lines": self.lines,
+            "lines_released": len(self.templates),
         }
 
     def to_disk(self, path: Union[str, Path]) -> None:
-        srsly.write_json(path, {"record": self.record(), "table": self.table})
+        srsly.write_json(path, {"record": self.record(), "table": self.table, "lines": self.templates})
 
 
 def release_contexts(
@@ -129,6 +142,8 @@ def release_contexts(
     delta: float,
     words: int,
     per_label: int = 1,
+    lines: int = 0,
+    line_units: Sequence[Sequence[LineTemplate]] = (),
     seed: int = 0,
 ) -> ContextRelease:
     """Release per-label context counts with Gaussian noise and a threshold (see module doc).
@@ -137,18 +152,28 @@ def release_contexts(
     labels (Sequence[str]): The label set: sets the number of keys a unit may touch.
     noise_multiplier (float): Noise sd over the L2 sensitivity sqrt(K), K = 2 x len(labels) x per_label.
     delta (float): Probability bound of releasing any key that only one unit has.
-    words (int): The `words` the contexts were cut with (kept in the record).
+    words (int): The `words` the contexts were cut with (kept in the record); 0: no contexts, only
+        line templates.
     per_label (int): Most distinct contexts a unit counts for per label and side.
-    seed (int): Seeds the choice of each unit's contexts and the noise.
+    lines (int): Most distinct line templates a unit counts for (0: no templates).
+    line_units (Sequence[Sequence[LineTemplate]]): The line templates of each unit's notes, in the
+        order of `units` (see `line_templates.note_lines`); needed when `lines` > 0.
+    seed (int): Seeds the choice of each unit's contexts and templates, and the noise.
     RETURNS (ContextRelease): The kept keys and the parameters.
     """
-    if noise_multiplier <= 0 or not 0 < delta < 1 or per_label < 1:
+    if words == 0 and any(units):
+        raise ValueError("words = 0 releases no contexts, but contexts were given")
+    if noise_multiplier <= 0 or not 0 < delta < 1 or per_label < 1 or lines < 0 or words < 0:
         raise ValueError(
-            "noise_multiplier must be > 0, delta in (0, 1) and per_label >= 1, got "
-            f"{noise_multiplier}, {delta}, {per_label}"
+            "noise_multiplier must be > 0, delta in (0, 1), per_label >= 1, words and lines >= 0, got "
+            f"{noise_multiplier}, {delta}, {per_label}, {words}, {lines}"
         )
+    if not words and not lines:
+        raise ValueError("Nothing to release: words and lines are both 0")
+    if lines and len(line_units) != len(units):
+        raise ValueError(f"lines = {lines} needs the line templates of all {len(units)} units")
     known = set(labels)
-    keys_per_unit = 2 * len(known) * per_label
+    keys_per_unit = (2 * len(known) * per_label if words else 0) + lines
     chooser = random.Random(seed)
     counts: Counter = Counter()
     for contexts in units:
@@ -161,6 +186,10 @@ def release_contexts(
             ordered = sorted(texts)
             for text in ordered if len(ordered) <= per_label else chooser.sample(ordered, per_label):
                 counts[(label, side, text)] += 1
+    line_counts: Counter = Counter()
+    for templates in line_units if lines else ():
+        ordered = sorted(set(templates))
+        line_counts.update(ordered if len(ordered) <= lines else chooser.sample(ordered, lines))
     sigma = noise_multiplier * keys_per_unit**0.5
     threshold = 1 + sigma * float(norm.isf(delta / keys_per_unit))
     noise = numpy.random.default_rng(seed)
@@ -170,8 +199,23 @@ def release_contexts(
         if noisy >= threshold:
             label, side, text = key
             table.setdefault(label, {s: [] for s in SIDES})[side].append((text, round(noisy, 2)))
+    templates = []
+    for labels_, pieces in sorted(line_counts):
+        noisy = line_counts[(labels_, pieces)] + float(noise.normal(0.0, sigma))
+        if noisy >= threshold:
+            templates.append((list(labels_), list(pieces), round(noisy, 2)))
     return ContextRelease(
-        table, noise_multiplier, sigma, threshold, delta, keys_per_unit, words, per_label, len(units)
+        table,
+        noise_multiplier,
+        sigma,
+        threshold,
+        delta,
+        keys_per_unit,
+        words,
+        per_label,
+        len(units),
+        lines,
+        templates,
     )
 
 
@@ -187,6 +231,13 @@ def read_contexts(path: Union[str, Path]) -> Dict[str, Any]:
                 for text, count in sides[side]:
                     if not isinstance(text, str) or float(count) <= 0:
                         raise ValueError(f"bad entry {[text, count]!r} of {label}/{side}")
+        for labels, pieces, count in data.get("lines", []):
+            if (
+                len(pieces) != len(labels) + 1
+                or not all(isinstance(p, str) for p in pieces)
+                or float(count) <= 0
+            ):
+                raise ValueError(f"bad line template {[labels, pieces, count]!r}")
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise ValueError(
             f"{path} is not a readable entity-context file ({type(err).__name__}: {err}): restore it from "

@@ -25,7 +25,8 @@ mentions are released too (`generators.entity_contexts`), written to
 `entity_contexts.json` beside the weights for EntityConditioned.v2. The release
 is one Gaussian mechanism in the same accountant as DP-SGD (a `target_epsilon`
 is the total: DP-SGD's noise is calibrated for what is left), and its threshold
-takes `delta_share` of delta.
+takes `delta_share` of delta. With `lines > 0` the same release also counts
+whole-line templates (`generators.line_templates`) for EntityConditioned.v3.
 """
 
 import math
@@ -49,7 +50,13 @@ from wasabi import msg
 
 from ..generators.causal_lm import check_writer
 from ..generators.entity_conditioned import DP_FLAG, PRIVACY_FILE
-from ..generators.entity_contexts import CONTEXTS_FILE, ContextRelease, note_contexts, release_contexts
+from ..generators.entity_contexts import (
+    CONTEXTS_FILE,
+    Context,
+    ContextRelease,
+    note_contexts,
+    release_contexts,
+)
 from ..generators.entity_format import (
     END,
     PAD,
@@ -59,6 +66,7 @@ from ..generators.entity_format import (
     part_cost,
     serialize_plan,
 )
+from ..generators.line_templates import LineTemplate, note_lines
 from ..privacy.canaries import CANARY_FILE, save_canaries
 from .common import resolve_init, training_notes
 from .corpus import TrainingNote
@@ -131,21 +139,23 @@ class ContextSettings:
     per_label: int
     noise_multiplier: float
     delta_share: float
+    lines: int = 0
 
 
 def context_settings(cfg: Optional[Dict[str, Any]], dp: bool) -> Optional[ContextSettings]:
-    """Validate `[training.contexts]`; None when `words` is 0 or the block is absent."""
+    """Validate `[training.contexts]`; None when `words` and `lines` are 0 or the block is absent."""
     cfg = dict(cfg or {})
-    words = int(cfg.get("words", 0))
-    if words == 0:
-        return None
+    words, lines = int(cfg.get("words", 0)), int(cfg.get("lines", 0))
     where = "[training.contexts]"
-    if words < 0:
-        raise ValueError(f"{where} words must be >= 0, got {words}")
+    if words < 0 or lines < 0:
+        raise ValueError(f"{where} words and lines must be >= 0, got {words} and {lines}")
+    if words == 0 and lines == 0:
+        return None
     if not dp:
         raise ValueError(
-            f"{where} words = {words} releases the words next to each entity, which is done only with "
-            "differential privacy: set [training.privacy] target_epsilon (or noise_multiplier), or words = 0"
+            f"{where} words = {words}, lines = {lines} release the text next to each entity, which is done "
+            "only with differential privacy: set [training.privacy] target_epsilon (or noise_multiplier), "
+            "or words = 0 and lines = 0"
         )
     sigma, share = float(cfg.get("noise_multiplier", 1.5)), float(cfg.get("delta_share", 0.1))
     per_label = int(cfg.get("per_label", 1))
@@ -155,7 +165,7 @@ def context_settings(cfg: Optional[Dict[str, Any]], dp: bool) -> Optional[Contex
         raise ValueError(f"{where} noise_multiplier must be > 0, got {sigma}")
     if not 0 < share < 1:
         raise ValueError(f"{where} delta_share must be in (0, 1), got {share}")
-    return ContextSettings(words, per_label, sigma, share)
+    return ContextSettings(words, per_label, sigma, share, lines)
 
 
 def calibrate_noise(
@@ -443,17 +453,21 @@ def train_causal(config: Config, output: Path, *, log: Callable[[str], None] = m
     contexts = context_settings(t_cfg.get("contexts"), privacy is not None)
     release: Optional[ContextRelease] = None
     if contexts is not None and privacy is not None:
+        context_lists, line_lists = context_units(train_notes, contexts.words, unit)
         release = release_contexts(
-            context_units(train_notes, contexts.words, unit),
+            context_lists,
             sorted({label for note in train_notes for _, _, label in note.entities}),
             noise_multiplier=contexts.noise_multiplier,
             delta=privacy.delta * contexts.delta_share,
             words=contexts.words,
             per_label=contexts.per_label,
+            lines=contexts.lines,
+            line_units=line_lists,
             seed=seed,
         )
         log(
-            f"Entity contexts: {release.record()['released']} released (noise sd {release.sigma:.1f}, "
+            f"Entity contexts: {release.record()['released']} contexts and {len(release.templates)} line "
+            f"templates released (noise sd {release.sigma:.1f}, "
             f"threshold {release.threshold:.1f})"
         )
     # the accountant's delta: what the context release's threshold leaves of the total
@@ -596,12 +610,18 @@ def privacy_record(
     return record
 
 
-def context_units(notes: List[TrainingNote], words: int, unit: str) -> List[List[Tuple[str, str, str]]]:
-    """The entity contexts of each sampling unit's notes, grouped as `units_of` groups them."""
+def context_units(
+    notes: List[TrainingNote], words: int, unit: str
+) -> Tuple[List[List[Context]], List[List[LineTemplate]]]:
+    """The entity contexts (none when `words` is 0) and the line templates of each sampling unit's
+    notes, grouped as `units_of` groups them."""
     groups = units_of(notes, [True] * len(notes), unit)
-    return [
-        [c for i in group for c in note_contexts(notes[i].text, notes[i].entities, words)] for group in groups
+    contexts = [
+        [c for i in group for c in note_contexts(notes[i].text, notes[i].entities, words)] if words else []
+        for group in groups
     ]
+    lines = [[t for i in group for t in note_lines(notes[i].text, notes[i].entities)] for group in groups]
+    return contexts, lines
 
 
 def save_model(

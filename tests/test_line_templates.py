@@ -1,0 +1,196 @@
+"""DP-released line templates (`[training.contexts] lines`) and EntityConditioned.v3 writing them."""
+
+import random
+
+import pytest
+import spacy
+import srsly
+from scipy.stats import norm
+from test_entity_conditioned import tiny_config
+
+from spacy_synthnotes.generators.base import Segment
+from spacy_synthnotes.generators.entity_contexts import CONTEXTS_FILE, read_contexts, release_contexts
+from spacy_synthnotes.generators.line_templates import line_groups, merge_lines, note_lines, template_lines
+from spacy_synthnotes.readers import DocBinCorpus
+from spacy_synthnotes.training.causal import context_settings, train_causal
+
+V2, V3 = "spacy_synthnotes.EntityConditioned.v2", "spacy_synthnotes.EntityConditioned.v3"
+NOTE = "Pt: Mary Jones   MRN: 12345\nSeen by Dr. Lee, MD on 3/4/2020.\nPlan:\nLisinopril 10 mg daily"
+ENTS = [(4, 14, "PATIENT"), (22, 27, "MEDICALRECORD"), (40, 43, "DOCTOR"), (51, 59, "DATE")]
+ENTS += [(67, 77, "DRUG"), (78, 83, "DOSE"), (84, 89, "FREQUENCY")]
+HEADER = (("PATIENT", "MEDICALRECORD"), ("Pt: ", "   MRN: ", ""))
+
+
+def test_a_line_template_is_the_line_with_its_entities_cut_out():
+    assert [NOTE[s:e] for s, e, _ in ENTS][-3:] == ["Lisinopril", "10 mg", "daily"]
+    assert note_lines(NOTE, ENTS) == [
+        HEADER,
+        (("DOCTOR", "DATE"), ("Seen by Dr. ", ", MD on ", ".")),
+        (("DRUG", "DOSE", "FREQUENCY"), ("", " ", " ", "")),
+    ]  # "Plan:" holds no entity: no template
+    crossing = "Dx: heart\nfailure, on lasix\nBP ok"
+    spans = [(4, 17), (22, 27)]  # "heart\nfailure" crosses a line end: both lines it touches are left out
+    assert line_groups(crossing, spans) == []
+    assert line_groups(crossing + "\nRx: lasix", spans + [(38, 43)]) == [(34, 43, [2])]
+
+
+def test_templates_many_units_share_are_released_in_the_same_release():
+    units = [[HEADER, (("DOCTOR",), (f"Prof. {i} ", ""))] for i in range(300)]
+    release = release_contexts(
+        [[] for _ in units],
+        ["DOCTOR", "PATIENT"],
+        noise_multiplier=1.0,
+        delta=1e-3,
+        words=0,
+        lines=1,
+        line_units=units,
+    )
+    assert release.keys_per_unit == 1 and release.threshold == pytest.approx(1 + norm.isf(1e-3))
+    # each unit has 2 distinct templates but counts for lines = 1 of them, drawn at random
+    assert [(labels, pieces) for labels, pieces, _ in release.templates] == [
+        (list(HEADER[0]), list(HEADER[1]))
+    ]
+    assert 110 < release.templates[0][2] < 190
+    both = release_contexts(
+        [[("DOCTOR", "left", "Dr. ")]] * 300,
+        ["DOCTOR", "PATIENT"],
+        noise_multiplier=1.0,
+        delta=1e-3,
+        words=1,
+        lines=2,
+        line_units=units,
+    )
+    assert both.keys_per_unit == 2 * 2 + 2 and both.sigma == pytest.approx(6**0.5)
+    assert both.record()["lines_released"] == 1 and both.record()["released"] == 1
+    assert both.templates[0][2] == pytest.approx(300, abs=6 * both.sigma)
+
+
+def test_bad_line_release_inputs_are_clear_errors():
+    with pytest.raises(ValueError, match="Nothing to release"):
+        release_contexts([[]], ["CITY"], noise_multiplier=1.0, delta=1e-3, words=0)
+    with pytest.raises(ValueError, match="line templates of all 2 units"):
+        release_contexts(
+            [[], []], ["CITY"], noise_multiplier=1.0, delta=1e-3, words=0, lines=2, line_units=[[]]
+        )
+    with pytest.raises(ValueError, match="words and lines must be >= 0"):
+        context_settings({"lines": -1}, dp=True)
+    with pytest.raises(ValueError, match="differential privacy"):
+        context_settings({"lines": 8}, dp=False)
+    assert context_settings({"lines": 8}, dp=True).words == 0
+
+
+def test_source_lines_are_written_from_templates_and_merged_in_source_order():
+    templates = [
+        [list(HEADER[0]), ["Patient: ", "  MR#: ", ""], 40.0],
+        [["DRUG", "DOSE", "FREQUENCY"], ["1. "] * 1 + [" ", " ", ""], 30.0],
+    ]
+    written = {0: "Ann Roe", 1: "999", 2: "Kim", 3: "1/2/2021", 4: "Lisinopril", 5: "10 mg", 6: "daily"}
+    lines = template_lines(NOTE, ENTS, written, templates, random.Random(0))
+    assert [first for first, _ in lines] == [0, 4]
+    assert "".join(s.text for s in lines[0][1]) == "Patient: Ann Roe  MR#: 999\n"
+    assert [(s.text, s.label, s.source) for s in lines[1][1] if s.label] == [
+        ("Lisinopril", "DRUG", 4),
+        ("10 mg", "DOSE", 5),
+        ("daily", "FREQUENCY", 6),
+    ]
+    partial = dict(written)
+    del partial[1]  # an entity of the line is not written (dropped, or in another part): no template
+    assert [first for first, _ in template_lines(NOTE, ENTS, partial, templates, random.Random(0))] == [4]
+    generated = [  # the model wrote every plan entity, the templated ones too
+        Segment("Note\nPt "),
+        Segment("Ann Roe", "PATIENT", 0),
+        Segment(" xx "),
+        Segment("999", "MEDICALRECORD", 1),
+        Segment("\nseen by "),
+        Segment("Kim", "DOCTOR", 2),
+        Segment(" on "),
+        Segment("1/2/2021", "DATE", 3),
+        Segment(" Lisinopril", "DRUG", 4),
+        Segment(" "),
+        Segment("10 mg", "DOSE", 5),
+        Segment(" daily", "FREQUENCY", 6),
+        Segment("\nsalad\n"),
+    ]
+    merged = merge_lines(generated, lines)
+    text = "".join(s.text for s in merged)
+    # the header line gives way to its template; the drug line's entities leave the line they shared
+    # with the doctor and date, which stay
+    assert text == (
+        "Note\nPatient: Ann Roe  MR#: 999\nseen by Kim on 1/2/2021\n1. Lisinopril 10 mg daily\nsalad\n"
+    )
+    assert [s.source for s in merged if s.label] == [0, 1, 2, 3, 4, 5, 6]
+    assert merge_lines(generated, []) == generated
+    unwritten = [s for s in generated if s.source not in (0, 1)]  # a templated line the model did not write
+    text = "".join(s.text for s in merge_lines(unwritten, lines[:1]))
+    assert text.startswith("Note\nPt  xx \nPatient: Ann Roe  MR#: 999\nseen by Kim")  # before later entities
+    at_end = merge_lines([Segment("Note\nseen by ")], lines)  # no generated entity: at the end
+    assert "".join(s.text for s in at_end).startswith("Note\nseen by \nPatient: Ann Roe")
+
+
+@pytest.fixture(scope="module")
+def line_model(demo_dir, tmp_path_factory):
+    output = tmp_path_factory.mktemp("causal_lines")
+    overrides = {
+        "training.privacy.target_epsilon": 40.0,
+        "training.privacy.accountant": "rdp",
+        "training.contexts.words": 1,
+        "training.contexts.lines": 16,
+        "training.contexts.noise_multiplier": 0.5,
+        "corpora.train.limit": 60,
+    }
+    logged = []
+    train_causal(tiny_config(demo_dir, **overrides), output, log=logged.append)
+    assert any("line templates released" in line for line in logged)
+    return output / "model-last"
+
+
+def shape(pieces, labels) -> str:
+    return "".join(
+        piece + (f"<{label}>" if label else "") for piece, label in zip(pieces, list(labels) + [""])
+    )
+
+
+def synth(model, version, **config):
+    nlp = spacy.blank("en")
+    generator = {"@misc": version, "model": str(model), "max_new_tokens": 160, **config}
+    nlp.add_pipe("synth_notes", config={"generator": generator, "seed": 1})
+    return nlp
+
+
+def test_v3_writes_source_lines_from_released_templates(line_model, demo_dir, tmp_path):
+    record = srsly.read_json(line_model / "privacy.json")["contexts"]
+    templates = read_contexts(line_model / CONTEXTS_FILE)["lines"]
+    assert record["lines"] == 16 and record["lines_released"] == len(templates) > 0
+    assert record["keys_per_unit"] > 16 and record["sigma"] == pytest.approx(
+        0.5 * record["keys_per_unit"] ** 0.5
+    )
+    released = {shape(pieces, labels) for labels, pieces, _ in templates}
+    docs = [d for d in DocBinCorpus(demo_dir / "test.spacy").docs(spacy.blank("en")) if len(d.ents) <= 12][:3]
+    v3 = synth(line_model, V3)
+    first = []
+    for doc in v3.pipe(docs):
+        report, synthetic = doc._.synthetic_report, doc._.synthetic
+        assert report["lines_written"] > 0 and report["entities_missing"] == 0
+        assert sorted(e.label_ for e in synthetic.ents) == sorted(e.label_ for e in doc.ents)
+        shapes, start = [], 0  # each synthetic line as a template
+        for line in synthetic.text.split("\n"):
+            ents = [e for e in synthetic.ents if start <= e.start_char and e.end_char <= start + len(line)]
+            cuts = [start] + [x for e in ents for x in (e.start_char, e.end_char)] + [start + len(line)]
+            pieces = [synthetic.text[cuts[i] : cuts[i + 1]] for i in range(0, len(cuts), 2)]
+            shapes.append(shape(pieces, [e.label_ for e in ents]))
+            start += len(line) + 1
+        assert sum(s in released for s in shapes) >= report["lines_written"]
+        first.append(synthetic.text)
+    for doc in synth(line_model, V2).pipe(docs):
+        assert "lines_written" not in doc._.synthetic_report
+    v3.to_disk(tmp_path / "pipeline")
+    again = spacy.load(tmp_path / "pipeline")
+    assert [d._.synthetic.text for d in again.pipe(docs)] == first
+
+
+def test_a_corrupt_line_template_is_a_clear_error(line_model, tmp_path):
+    data = srsly.read_json(line_model / CONTEXTS_FILE)
+    data["lines"] = [[["DOCTOR"], ["Dr. "], 12.0]]  # one piece for one label: two are needed
+    srsly.write_json(tmp_path / CONTEXTS_FILE, data)
+    with pytest.raises(ValueError, match="bad line template"):
+        read_contexts(tmp_path / CONTEXTS_FILE)
