@@ -22,7 +22,7 @@ their record.
 
 With `[training.contexts] words > 0` (DP only) the words next to each label's
 mentions are released too (`generators.entity_contexts`), written to
-`entity_contexts.json` beside the weights for EntityConditioned.v2. The release
+`entity_contexts.json` beside the weights for EntityConditioned.v2 and v3. The release
 is one Gaussian mechanism in the same accountant as DP-SGD (a `target_epsilon`
 is the total: DP-SGD's noise is calibrated for what is left), and its threshold
 takes `delta_share` of delta. With `lines > 0` the same release also counts
