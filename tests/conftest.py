@@ -130,3 +130,25 @@ def utility_run(demo_dir, pipeline_dir, tmp_path_factory):
     small_batches = {"training.batcher.size.start": 30, "training.batcher.size.stop": 300}
     result = evaluate_utility(inputs, config, max_steps=160, fractions=[0.5], seed=0, overrides=small_batches)
     return {"dir": path, "inputs": inputs, "synthetic": synthetic, "result": result}
+
+
+@pytest.fixture(scope="session")
+def context_model(demo_dir, tmp_path_factory) -> Path:
+    """A tiny DP causal model with released entity contexts and line templates (`[training.contexts]`)."""
+    from test_entity_conditioned import tiny_config
+
+    from spacy_synthnotes.training.causal import train_causal
+
+    output = tmp_path_factory.mktemp("causal_contexts")
+    overrides = {
+        "training.privacy.target_epsilon": 40.0,
+        "training.privacy.accountant": "rdp",
+        "training.contexts.words": 1,
+        "training.contexts.lines": 16,
+        "training.contexts.noise_multiplier": 0.5,
+        "corpora.train.limit": 60,
+    }
+    logged: List[str] = []
+    train_causal(tiny_config(demo_dir, **overrides), output, log=logged.append)
+    assert any(line.startswith("Entity contexts:") and "line templates released" in line for line in logged)
+    return output / "model-last"

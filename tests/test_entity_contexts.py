@@ -7,7 +7,6 @@ import pytest
 import spacy
 import srsly
 from scipy.stats import norm
-from test_entity_conditioned import tiny_config
 
 from spacy_synthnotes.generators.base import Segment
 from spacy_synthnotes.generators.entity_contexts import (
@@ -18,7 +17,7 @@ from spacy_synthnotes.generators.entity_contexts import (
     release_contexts,
 )
 from spacy_synthnotes.readers import DocBinCorpus
-from spacy_synthnotes.training.causal import calibrate_noise, context_settings, train_causal
+from spacy_synthnotes.training.causal import calibrate_noise, context_settings
 
 V1, V2 = "spacy_synthnotes.EntityConditioned.v1", "spacy_synthnotes.EntityConditioned.v2"
 NOTE = "Pt: Mary Jones   MRN: 12345\nSeen by Dr. Lee, MD on 3/4/2020.\nLisinopril 10 mg daily"
@@ -149,22 +148,6 @@ def test_noise_is_calibrated_for_the_total_epsilon():
     assert accountant.get_epsilon(1e-3) < 7.9  # DP-SGD alone gets less than the total
     with pytest.raises(ValueError, match="context release alone"):
         calibrate_noise(0.5, 1e-3, 0.125, 64, "rdp", [(0.5, 1.0, 1)])
-
-
-@pytest.fixture(scope="module")
-def context_model(demo_dir, tmp_path_factory):
-    output = tmp_path_factory.mktemp("causal_contexts")
-    overrides = {
-        "training.privacy.target_epsilon": 40.0,
-        "training.privacy.accountant": "rdp",
-        "training.contexts.words": 1,
-        "training.contexts.noise_multiplier": 0.5,
-        "corpora.train.limit": 60,
-    }
-    logged = []
-    train_causal(tiny_config(demo_dir, **overrides), output, log=logged.append)
-    assert any(line.startswith("Entity contexts:") for line in logged)
-    return output / "model-last"
 
 
 def test_dp_training_releases_contexts_in_the_same_accountant(context_model):

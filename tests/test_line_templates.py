@@ -6,13 +6,13 @@ import pytest
 import spacy
 import srsly
 from scipy.stats import norm
-from test_entity_conditioned import tiny_config
+from test_entity_contexts import synth
 
 from spacy_synthnotes.generators.base import Segment
 from spacy_synthnotes.generators.entity_contexts import CONTEXTS_FILE, read_contexts, release_contexts
 from spacy_synthnotes.generators.line_templates import line_groups, merge_lines, note_lines, template_lines
 from spacy_synthnotes.readers import DocBinCorpus
-from spacy_synthnotes.training.causal import context_settings, train_causal
+from spacy_synthnotes.training.causal import context_settings
 
 V2, V3 = "spacy_synthnotes.EntityConditioned.v2", "spacy_synthnotes.EntityConditioned.v3"
 NOTE = "Pt: Mary Jones   MRN: 12345\nSeen by Dr. Lee, MD on 3/4/2020.\nPlan:\nLisinopril 10 mg daily"
@@ -127,46 +127,22 @@ def test_source_lines_are_written_from_templates_and_merged_in_source_order():
     assert "".join(s.text for s in at_end).startswith("Note\nseen by \nPatient: Ann Roe")
 
 
-@pytest.fixture(scope="module")
-def line_model(demo_dir, tmp_path_factory):
-    output = tmp_path_factory.mktemp("causal_lines")
-    overrides = {
-        "training.privacy.target_epsilon": 40.0,
-        "training.privacy.accountant": "rdp",
-        "training.contexts.words": 1,
-        "training.contexts.lines": 16,
-        "training.contexts.noise_multiplier": 0.5,
-        "corpora.train.limit": 60,
-    }
-    logged = []
-    train_causal(tiny_config(demo_dir, **overrides), output, log=logged.append)
-    assert any("line templates released" in line for line in logged)
-    return output / "model-last"
-
-
 def shape(pieces, labels) -> str:
     return "".join(
         piece + (f"<{label}>" if label else "") for piece, label in zip(pieces, list(labels) + [""])
     )
 
 
-def synth(model, version, **config):
-    nlp = spacy.blank("en")
-    generator = {"@misc": version, "model": str(model), "max_new_tokens": 160, **config}
-    nlp.add_pipe("synth_notes", config={"generator": generator, "seed": 1})
-    return nlp
-
-
-def test_v3_writes_source_lines_from_released_templates(line_model, demo_dir, tmp_path):
-    record = srsly.read_json(line_model / "privacy.json")["contexts"]
-    templates = read_contexts(line_model / CONTEXTS_FILE)["lines"]
+def test_v3_writes_source_lines_from_released_templates(context_model, demo_dir, tmp_path):
+    record = srsly.read_json(context_model / "privacy.json")["contexts"]
+    templates = read_contexts(context_model / CONTEXTS_FILE)["lines"]
     assert record["lines"] == 16 and record["lines_released"] == len(templates) > 0
     assert record["keys_per_unit"] > 16 and record["sigma"] == pytest.approx(
         0.5 * record["keys_per_unit"] ** 0.5
     )
     released = {shape(pieces, labels) for labels, pieces, _ in templates}
     docs = [d for d in DocBinCorpus(demo_dir / "test.spacy").docs(spacy.blank("en")) if len(d.ents) <= 12][:3]
-    v3 = synth(line_model, V3)
+    v3 = synth(context_model, V3)
     first = []
     for doc in v3.pipe(docs):
         report, synthetic = doc._.synthetic_report, doc._.synthetic
@@ -181,15 +157,15 @@ def test_v3_writes_source_lines_from_released_templates(line_model, demo_dir, tm
             start += len(line) + 1
         assert sum(s in released for s in shapes) >= report["lines_written"]
         first.append(synthetic.text)
-    for doc in synth(line_model, V2).pipe(docs):
+    for doc in synth(context_model, V2).pipe(docs):
         assert "lines_written" not in doc._.synthetic_report
     v3.to_disk(tmp_path / "pipeline")
     again = spacy.load(tmp_path / "pipeline")
     assert [d._.synthetic.text for d in again.pipe(docs)] == first
 
 
-def test_a_corrupt_line_template_is_a_clear_error(line_model, tmp_path):
-    data = srsly.read_json(line_model / CONTEXTS_FILE)
+def test_a_corrupt_line_template_is_a_clear_error(context_model, tmp_path):
+    data = srsly.read_json(context_model / CONTEXTS_FILE)
     data["lines"] = [[["DOCTOR"], ["Dr. "], 12.0]]  # one piece for one label: two are needed
     srsly.write_json(tmp_path / CONTEXTS_FILE, data)
     with pytest.raises(ValueError, match="bad line template"):
