@@ -287,7 +287,7 @@ class EntityConditionedGenerator(LocalModelGenerator):
                     written = {index: text for _, text, index in entities}
                     lines = template_lines(plan.text, spans, written, templates, rng)
                 templated.append(lines)
-                wanted = len(entities)
+                wanted = {index for _, _, index in entities}
                 while True:  # entities that leave no room to write are left out, and counted as missing
                     pairs = [(label, text) for label, text, _ in entities]
                     ids = tok(serialize_plan(pairs, plan.note_type, part), add_special_tokens=False)[
@@ -298,7 +298,9 @@ class EntityConditionedGenerator(LocalModelGenerator):
                     entities = entities[:-1]
                 owners.append(owner)
                 specs.append(entities)
-                left_out.append(wanted - len(entities))
+                # entities left out and not written by a template line either are missing
+                done = {s.source for _, line in lines for s in line} | {index for _, _, index in entities}
+                left_out.append(len(wanted - done))
                 prompts.append(ids)
         width = max(len(p) for p in prompts)
         input_ids = torch.full((len(prompts), width), tok.pad_token_id, dtype=torch.long)
