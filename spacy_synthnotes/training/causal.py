@@ -453,7 +453,7 @@ def train_causal(config: Config, output: Path, *, log: Callable[[str], None] = m
     contexts = context_settings(t_cfg.get("contexts"), privacy is not None)
     release: Optional[ContextRelease] = None
     if contexts is not None and privacy is not None:
-        context_lists, line_lists = context_units(train_notes, contexts.words, unit)
+        context_lists, line_lists = context_units(train_notes, contexts, unit)
         release = release_contexts(
             context_lists,
             sorted({label for note in train_notes for _, _, label in note.entities}),
@@ -611,16 +611,20 @@ def privacy_record(
 
 
 def context_units(
-    notes: List[TrainingNote], words: int, unit: str
+    notes: List[TrainingNote], settings: ContextSettings, unit: str
 ) -> Tuple[List[List[Context]], List[List[LineTemplate]]]:
-    """The entity contexts (none when `words` is 0) and the line templates of each sampling unit's
-    notes, grouped as `units_of` groups them."""
+    """The entity contexts (none when `words` is 0) and the line templates (none when `lines` is 0) of
+    each sampling unit's notes, grouped as `units_of` groups them."""
     groups = units_of(notes, [True] * len(notes), unit)
+    words = settings.words
     contexts = [
         [c for i in group for c in note_contexts(notes[i].text, notes[i].entities, words)] if words else []
         for group in groups
     ]
-    lines = [[t for i in group for t in note_lines(notes[i].text, notes[i].entities)] for group in groups]
+    lines = [
+        [t for i in group for t in note_lines(notes[i].text, notes[i].entities)] if settings.lines else []
+        for group in groups
+    ]
     return contexts, lines
 
 
