@@ -278,6 +278,7 @@ class EntityConditionedGenerator(LocalModelGenerator):
         context = getattr(model.config, "max_position_embeddings", 2048)
         owners, specs, prompts, left_out, templated = [], [], [], [], []
         templates = (self._contexts or {}).get("lines", []) if self.cfg["lines"] else []
+        sentences = bool((self._contexts or {}).get("record", {}).get("sentences", False))
         for owner, plan in enumerate(plans):
             spans = [(e.start, e.end, e.label) for e in plan.entities]
             for k, (part, entities) in enumerate(self.parts(plan)):
@@ -285,7 +286,7 @@ class EntityConditionedGenerator(LocalModelGenerator):
                 if templates and plan.text:  # seeded by the note and part, whatever the batch
                     rng = random.Random(f"{plan.seed}:{self.cfg['seed']}:{k}:lines")
                     written = {index: text for _, text, index in entities}
-                    lines = template_lines(plan.text, spans, written, templates, rng)
+                    lines = template_lines(plan.text, spans, written, templates, rng, sentences)
                 templated.append(lines)
                 wanted = {index for _, _, index in entities}
                 while True:  # entities that leave no room to write are left out, and counted as missing

@@ -100,6 +100,7 @@ class ContextRelease:
     lines (int): Most distinct line templates a unit counted for (0: none).
     templates (List[Tuple[List[str], List[str], float]]): The kept line templates: labels, pieces,
         noisy count.
+    sentences (bool): The templates are of sentences, not whole lines (`line_templates.sentence_cuts`).
     """
 
     table: Dict[str, Dict[str, List[Tuple[str, float]]]]
@@ -113,6 +114,7 @@ class ContextRelease:
     units: int
     lines: int = 0
     templates: List[Tuple[List[str], List[str], float]] = field(default_factory=list)
+    sentences: bool = False
 
     def record(self) -> Dict[str, Union[int, float]]:
         """What the model's privacy record says about the release."""
@@ -128,6 +130,7 @@ class ContextRelease:
             "released": sum(len(v) for sides in self.table.values() for v in sides.values()),
             "lines": self.lines,
             "lines_released": len(self.templates),
+            "sentences": self.sentences,
         }
 
     def to_disk(self, path: Union[str, Path]) -> None:
@@ -144,6 +147,7 @@ def release_contexts(
     per_label: int = 1,
     lines: int = 0,
     line_units: Sequence[Sequence[LineTemplate]] = (),
+    sentences: bool = False,
     seed: int = 0,
 ) -> ContextRelease:
     """Release per-label context counts with Gaussian noise and a threshold (see module doc).
@@ -158,6 +162,7 @@ def release_contexts(
     lines (int): Most distinct line templates a unit counts for (0: no templates).
     line_units (Sequence[Sequence[LineTemplate]]): The line templates of each unit's notes, in the
         order of `units` (see `line_templates.note_lines`); needed when `lines` > 0.
+    sentences (bool): The templates were cut by sentence (kept in the record, for the generator).
     seed (int): Seeds the choice of each unit's contexts and templates, and the noise.
     RETURNS (ContextRelease): The kept keys and the parameters.
     """
@@ -216,6 +221,7 @@ def release_contexts(
         len(units),
         lines,
         templates,
+        sentences,
     )
 
 
@@ -226,6 +232,8 @@ def read_contexts(path: Union[str, Path]) -> Dict[str, Any]:
         table, record = data["table"], data["record"]
         if int(record["per_label"]) < 1 or int(record["units"]) < 1:
             raise ValueError(f"bad record {record!r}")
+        if not isinstance(record.get("sentences", False), bool):
+            raise ValueError(f"bad record {record!r}: sentences must be true or false")
         for label, sides in table.items():
             for side in SIDES:
                 for text, count in sides[side]:

@@ -18,14 +18,34 @@ it); then the lines where it wrote the templated entities give way to the
 template lines (`merge_lines`). What comes from the source is what the plan
 already gives (its entities, their order) and which of them shared a line; the
 words around them come from the released templates.
+
+With `[training.contexts] sentences = true` a template is one sentence of a
+line instead of the whole line (`sentence_cuts`): a line such as "SOCIAL
+HISTORY: Works as a chef. Lives in Reno, NV with her son Tom. Denies tobacco
+use." is rarely shared whole, its sentences often are. The release records it
+and v3 cuts the source the same way; the templated sentences of a line are
+written together on one line, one space apart, and a sentence without entities
+is not written from a template.
 """
 
 import random
+import re
 from typing import Any, Dict, List, Sequence, Tuple
 
 from .base import Segment
 
 LineTemplate = Tuple[Tuple[str, ...], Tuple[str, ...]]  # (labels, pieces): one more piece than labels
+
+# a sentence ends at . ! or ? followed by blanks and a capital (or an opening bracket, "#" or a digit)
+_SENTENCE_END = re.compile(r"(?<=[.!?])[ \t]+(?=[A-Z0-9#(\[])")
+# words whose stop ends an abbreviation, not a sentence
+_TITLES = {"Dr", "Mr", "Mrs", "Ms", "Mx", "Pt", "St", "Jr", "Sr", "Prof", "vs", "approx", "No"}
+# the cue words of a negated finding (NegEx's commonest): "No {PROBLEM}.", "Denies {PROBLEM}."
+_NEGATION = re.compile(
+    r"\b(?:no|not|denies|denied|denying|without|negative for|free of|never"
+    r"|rules? out|ruled out|r/o|absence of)\b",
+    re.IGNORECASE,
+)
 
 
 def line_groups(text: str, spans: Sequence[Tuple[int, int]]) -> List[Tuple[int, int, List[int]]]:
@@ -52,16 +72,78 @@ def line_groups(text: str, spans: Sequence[Tuple[int, int]]) -> List[Tuple[int, 
     return [(start, end, members) for start, (end, members) in sorted(groups.items()) if start not in crossed]
 
 
-def note_lines(text: str, entities: Sequence[Tuple[int, int, str]]) -> List[LineTemplate]:
-    """The template of each line of a note that holds entities (see `line_groups`).
+def sentence_cuts(text: str, start: int, end: int, spans: Sequence[Tuple[int, int]]) -> List[Tuple[int, int]]:
+    """The sentences of one line, as (start, end) without the blanks between them.
+
+    text (str): The note.
+    start (int): The line's start.
+    end (int): The line's end (its line break or the note's end).
+    spans (Sequence[Tuple[int, int]]): The note's entities: no cut falls inside one.
+    RETURNS (List[Tuple[int, int]]): The sentences in order, covering the line but for the blanks at
+        each cut. A cut is a stop (. ! ?) followed by blanks and a capital, digit, "#" or bracket, where
+        the word before the stop is not a title ("Dr.", "Mrs.", "Pt."), a single letter, or a number
+        that is the sentence's only word (a list number: "1. Aspirin").
+    """
+    out, begin = [], start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        words = text[begin : match.start()].split()
+        last = words[-1][:-1] if text[match.start() - 1] == "." else ""
+        abbreviation = last in _TITLES or (len(last) == 1 and last.isalpha())
+        if abbreviation or (len(words) == 1 and last.isdigit()):
+            continue
+        if any(s < match.end() and match.start() < e for s, e in spans):
+            continue
+        out.append((begin, match.start()))
+        begin = match.end()
+    return out + [(begin, end)]
+
+
+def negated(pieces: Sequence[str]) -> bool:
+    """Whether the words around a sentence's entities hold a negation cue ("no", "denies", "without",
+    "negative for", "rule out", ...).
+
+    pieces (Sequence[str]): The text around the entities (a template's pieces).
+    RETURNS (bool): True when a cue word is there.
+    """
+    return any(_NEGATION.search(piece) for piece in pieces)
+
+
+def template_units(
+    text: str, spans: Sequence[Tuple[int, int]], sentences: bool = False
+) -> List[Tuple[int, int, List[int]]]:
+    """The units templates are taken of: the lines of `line_groups`, or their sentences.
+
+    text (str): The note.
+    spans (Sequence[Tuple[int, int]]): (start, end) of its entities, non-overlapping.
+    sentences (bool): Cut each line into sentences (`sentence_cuts`); those without spans are left out.
+    RETURNS (List[Tuple[int, int, List[int]]]): (unit start, unit end, indices of its spans in text
+        order), in text order.
+    """
+    lines = line_groups(text, spans)
+    if not sentences:
+        return lines
+    out = []
+    for line_start, line_end, members in lines:
+        for start, end in sentence_cuts(text, line_start, line_end, spans):
+            inside = [i for i in members if start <= spans[i][0] and spans[i][1] <= end]
+            if inside:
+                out.append((start, end, inside))
+    return out
+
+
+def note_lines(
+    text: str, entities: Sequence[Tuple[int, int, str]], sentences: bool = False
+) -> List[LineTemplate]:
+    """The template of each line (or sentence) of a note that holds entities (see `template_units`).
 
     text (str): The note.
     entities (Sequence[Tuple[int, int, str]]): (start, end, label), non-overlapping.
-    RETURNS (List[LineTemplate]): (labels, pieces) per line, in order: the text around the entities,
-        from the line start to the line end (without the line break).
+    sentences (bool): One template per sentence of a line instead of per line.
+    RETURNS (List[LineTemplate]): (labels, pieces) per unit, in order: the text around the entities,
+        from the unit's start to its end (without the line break or the blanks after a sentence).
     """
     out: List[LineTemplate] = []
-    for line_start, line_end, members in line_groups(text, [(s, e) for s, e, _ in entities]):
+    for line_start, line_end, members in template_units(text, [(s, e) for s, e, _ in entities], sentences):
         pieces, cursor = [], line_start
         for i in members:
             pieces.append(text[cursor : entities[i][0]])
@@ -77,6 +159,7 @@ def template_lines(
     written: Dict[int, str],
     templates: Sequence[Any],
     rng: random.Random,
+    sentences: bool = False,
 ) -> List[Tuple[int, List[Segment]]]:
     """The source lines written from released templates, as segments.
 
@@ -85,26 +168,46 @@ def template_lines(
     written (Dict[int, str]): Index -> text of the entities to write (PHI as surrogates); a line with
         any other entity (dropped, or in another part) is not templated.
     templates (Sequence[Any]): The released templates: [labels, pieces, noisy count] each.
-    rng (random.Random): Draws a template among those of a line's labels, weighted by count.
+    rng (random.Random): Draws a template among those of a unit's labels, weighted by count.
+    sentences (bool): The templates are of sentences (the release's record says so): the templated
+        sentences that follow each other on a source line are written on one line, one space apart,
+        and a sentence is written only from templates that are negated (`negated`) when it is, and not
+        when it is not, so "Pt c/o {PROBLEM}." never comes back as "Denies {PROBLEM}.".
     RETURNS (List[Tuple[int, List[Segment]]]): (index of the line's first entity, its segments ending
-        with a line break) for each templated line, in order.
+        with a line break) for each templated line (or run of sentences), in order.
     """
     options: Dict[Tuple[str, ...], List[Tuple[Sequence[str], float]]] = {}
     for labels, pieces, count in templates:
         options.setdefault(tuple(labels), []).append((pieces, float(count)))
     out: List[Tuple[int, List[Segment]]] = []
-    for _, _, members in line_groups(text, [(s, e) for s, e, _ in spans]):
+    run_end = -1  # where the last templated unit ended
+    for start, end, members in template_units(text, [(s, e) for s, e, _ in spans], sentences):
         labels = tuple(spans[i][2] for i in members)
         if labels not in options or any(i not in written for i in members):
             continue
         choices = options[labels]
+        if sentences:
+            cut = [start] + [x for i in members for x in spans[i][:2]] + [end]
+            negation = negated([text[cut[k] : cut[k + 1]] for k in range(0, len(cut), 2)])
+            choices = [(p, c) for p, c in choices if negated(p) == negation]
+            if not choices:
+                continue
         pieces = rng.choices([p for p, _ in choices], weights=[c for _, c in choices])[0]
         segments = [Segment(pieces[0])] if pieces[0] else []
         for i, piece in zip(members, pieces[1:]):
             segments.append(Segment(written[i], spans[i][2], i))
             if piece:
                 segments.append(Segment(piece))
-        out.append((members[0], segments + [Segment("\n")]))
+        if (
+            0 <= run_end < start
+            and "\n" not in text[run_end:start]
+            and not any(run_end <= s < start for s, _, _ in spans)
+        ):  # the next templated sentence of the same line, no entity between: the run goes on
+            out[-1][1][-1] = Segment(" ")  # its line break becomes the space between the sentences
+            out[-1][1].extend(segments + [Segment("\n")])
+        else:
+            out.append((members[0], segments + [Segment("\n")]))
+        run_end = end
     return out
 
 

@@ -140,6 +140,7 @@ class ContextSettings:
     noise_multiplier: float
     delta_share: float
     lines: int = 0
+    sentences: bool = False
 
 
 def context_settings(cfg: Optional[Dict[str, Any]], dp: bool) -> Optional[ContextSettings]:
@@ -165,7 +166,10 @@ def context_settings(cfg: Optional[Dict[str, Any]], dp: bool) -> Optional[Contex
         raise ValueError(f"{where} noise_multiplier must be > 0, got {sigma}")
     if not 0 < share < 1:
         raise ValueError(f"{where} delta_share must be in (0, 1), got {share}")
-    return ContextSettings(words, per_label, sigma, share, lines)
+    sentences = cfg.get("sentences", False)
+    if not isinstance(sentences, bool):
+        raise ValueError(f"{where} sentences must be true or false, got {sentences!r}")
+    return ContextSettings(words, per_label, sigma, share, lines, sentences)
 
 
 def calibrate_noise(
@@ -463,6 +467,7 @@ def train_causal(config: Config, output: Path, *, log: Callable[[str], None] = m
             per_label=contexts.per_label,
             lines=contexts.lines,
             line_units=line_lists,
+            sentences=contexts.sentences,
             seed=seed,
         )
         log(
@@ -622,7 +627,9 @@ def context_units(
         for group in groups
     ]
     lines = [
-        [t for i in group for t in note_lines(notes[i].text, notes[i].entities)] if settings.lines else []
+        [t for i in group for t in note_lines(notes[i].text, notes[i].entities, settings.sentences)]
+        if settings.lines
+        else []
         for group in groups
     ]
     return contexts, lines
