@@ -103,7 +103,7 @@ def test_causal_workflow_runs_end_to_end(tmp_path):
     assert (model["hidden_size"], model["num_hidden_layers"], model["intermediate_size"]) == (128, 2, 384)
     record = srsly.read_json(project / "training" / "causal" / "model-best" / "privacy.json")
     assert record["contexts"]["words"] == 1 and record["epsilon"] <= 8.0  # contexts within the total
-    assert record["contexts"]["lines"] == 24  # line templates in the same release
+    assert record["contexts"]["lines"] == 24 and record["contexts"]["sentences"] is True  # sentence templates
     assert (
         project
         / "training"
