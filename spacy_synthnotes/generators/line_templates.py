@@ -25,7 +25,9 @@ HISTORY: Works as a chef. Lives in Reno, NV with her son Tom. Denies tobacco
 use." is rarely shared whole, its sentences often are. The release records it
 and v3 cuts the source the same way; the templated sentences of a line are
 written together on one line, one space apart, and a sentence without entities
-is not written from a template.
+is not written from a template. A short template carries its own assertion ("No
+{PROBLEM}.", "Denies {PROBLEM}."), so a sentence is written only from templates
+that hold a negation cue when it does, and none when it does not (`negated`).
 """
 
 import random
