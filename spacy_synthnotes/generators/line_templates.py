@@ -144,15 +144,20 @@ def note_lines(
     RETURNS (List[LineTemplate]): (labels, pieces) per unit, in order: the text around the entities,
         from the unit's start to its end (without the line break or the blanks after a sentence).
     """
-    out: List[LineTemplate] = []
-    for line_start, line_end, members in template_units(text, [(s, e) for s, e, _ in entities], sentences):
-        pieces, cursor = [], line_start
-        for i in members:
-            pieces.append(text[cursor : entities[i][0]])
-            cursor = entities[i][1]
-        pieces.append(text[cursor:line_end])
-        out.append((tuple(entities[i][2] for i in members), tuple(pieces)))
-    return out
+    return [
+        (
+            tuple(entities[i][2] for i in members),
+            unit_pieces(text, start, end, [entities[i] for i in members]),
+        )
+        for start, end, members in template_units(text, [(s, e) for s, e, _ in entities], sentences)
+    ]
+
+
+def unit_pieces(text: str, start: int, end: int, inside: Sequence[Tuple[int, int, Any]]) -> Tuple[str, ...]:
+    """The text of `text[start:end]` around the entities `inside` it (in text order): one more piece
+    than entities."""
+    cuts = [start] + [x for entity in inside for x in entity[:2]] + [end]
+    return tuple(text[cuts[k] : cuts[k + 1]] for k in range(0, len(cuts), 2))
 
 
 def template_lines(
@@ -189,8 +194,7 @@ def template_lines(
             continue
         choices = options[labels]
         if sentences:
-            cut = [start] + [x for i in members for x in spans[i][:2]] + [end]
-            negation = negated([text[cut[k] : cut[k + 1]] for k in range(0, len(cut), 2)])
+            negation = negated(unit_pieces(text, start, end, [spans[i] for i in members]))
             choices = [(p, c) for p, c in choices if negated(p) == negation]
             if not choices:
                 continue
