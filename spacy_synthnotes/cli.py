@@ -426,6 +426,12 @@ def evaluate_utility_cli(
         help="Real + synthetic as one mixed training, or 'synthetic-first' (then resume on the real notes; "
         "real-only curve points get twice the budget)",
     ),
+    pool: str = typer.Option(
+        "same",
+        "--pool",
+        help="Synthetic notes added to a fraction of the real ones: 'same' (made from those real notes, as "
+        "the augmenter adds them) or 'all' (every synthetic note, as a hospital would share them)",
+    ),
     min_ratio: float = typer.Option(0.95, "--min-ratio", help="F1(synthetic)/F1(real) to pass"),
     seed: int = typer.Option(0, "--seed"),
     repeats: int = typer.Option(
@@ -453,6 +459,7 @@ def evaluate_utility_cli(
             fractions=steps,
             augment=augment,
             schedule=schedule,
+            pool=pool,
             min_ratio=min_ratio,
             seed=seed,
             repeats=repeats,

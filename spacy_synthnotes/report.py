@@ -136,6 +136,7 @@ def tradeoff_plot(summary: Dict[str, Dict[str, Any]]) -> Optional[str]:
 def curve_plot(curve: Dict[str, Any]) -> str:
     points = curve["points"]
     first = curve.get("schedule") == "synthetic-first"
+    shared = "all " if curve.get("pool") == "all" else ""
     fig, ax = plt.subplots(figsize=(5.5, 4))
     xs = [p["fraction"] for p in points]
 
@@ -154,9 +155,9 @@ def curve_plot(curve: Dict[str, Any]) -> str:
             [headline_f1(s, ALL) for _, s in augmented],
             [headline_sd(s, ALL) for _, s in augmented],
             fmt="s--",
-            label=f"synthetic:{curve['augment']}, then real"
+            label=f"{shared}synthetic:{curve['augment']}, then real"
             if first
-            else f"real + synthetic:{curve['augment']}",
+            else f"real + {shared}synthetic:{curve['augment']}",
         )
     ax.set(xscale="log", xlabel="share of the real training notes", ylabel="NER F1 on real test notes")
     ax.set_xticks(xs, [f"{x:.0%}" for x in xs])
@@ -175,6 +176,13 @@ def budget(settings: Dict[str, Any]) -> str:
             "real ones; the real-only points of the learning curve: twice that)"
         )
     return f"{each} per condition"
+
+
+def pool_note(settings: Dict[str, Any]) -> str:
+    """Which synthetic notes the learning curve adds to each fraction of the real notes."""
+    if settings.get("pool") == "all":
+        return "every synthetic note (the corpus as a hospital would share it)"
+    return "the synthetic notes made from those same real notes (what the augmenter adds)"
 
 
 def f1_cell(scores: Dict[str, Any], group: str) -> str:
@@ -273,7 +281,8 @@ def render_report(
             f"<h2>Train on synthetic, test on real</h2><p>NER config <code>{html.escape(settings['config'])}"
             f"</code>, {budget(settings)}, seed {settings['seed']}; "
             f"{settings['train_notes']} real training notes, scored on {settings['test_notes']} real test "
-            "notes (exact-match entity F1; 95% bootstrap intervals over test notes).</p>"
+            "notes (exact-match entity F1; 95% bootstrap intervals over test notes). The learning curve "
+            f"adds to each share of the real notes {pool_note(settings)}.</p>"
         )
         parts.append(f1_table(utility))
         parts.append(curve_plot(utility["learning_curve"]))

@@ -238,6 +238,45 @@ def test_synthetic_first_trains_on_the_synthetic_notes_then_resumes_on_the_real_
     assert calls[3] == {"real": 30, "synthetic": 30, "steps": 50, "init": False}  # mixed: one training
 
 
+def test_pool_all_adds_every_synthetic_note_to_each_share_of_the_real_ones(
+    utility_run, monkeypatch, tmp_path
+):
+    from dataclasses import replace
+
+    from spacy_synthnotes.report import write_combined_report
+    from spacy_synthnotes.utility import evaluate as evaluate_module
+    from spacy_synthnotes.utility import evaluate_utility
+
+    calls = []
+
+    def recorded(docs, config_path, *, max_steps, epochs, seed, overrides, init=None):
+        real = sum(d.text in real_texts for d in docs)
+        calls.append((real, len(docs) - real))
+        return spacy.blank("en")
+
+    inputs = utility_run["inputs"]
+    real_texts = {d.text for d in inputs.train}
+    monkeypatch.setattr(evaluate_module, "train_ner", recorded)
+    only_surrogate = replace(inputs, synthetic={"surrogate": inputs.synthetic["surrogate"]})
+    config = Path(__file__).resolve().parents[1] / "configs" / "ner_demo.cfg"
+    with pytest.raises(ValueError, match="pool must be one of"):
+        evaluate_utility(only_surrogate, config, pool="some")
+    result = evaluate_utility(only_surrogate, config, max_steps=50, fractions=[0.25, 0.5], pool="all")
+    # real, synthetic:surrogate, then each share alone and with all 60 synthetic notes
+    assert calls == [(60, 0), (0, 60), (15, 0), (15, 60), (30, 0), (30, 60)]
+    quarter, half, _ = result["learning_curve"]["points"]
+    assert (quarter["real_notes"], quarter["synthetic_notes"]) == (15, 60)
+    assert result["settings"]["pool"] == result["learning_curve"]["pool"] == "all"
+    verdict = {v["metric"]: v for v in result["verdicts"]}["augmentation@0.25"]
+    assert "with synthetic:surrogate (every synthetic note, as shared)" in verdict["text"]
+    page = write_combined_report(tmp_path, {}, result).read_text()
+    assert "adds to each share of the real notes every synthetic note" in page
+    calls.clear()
+    same = evaluate_utility(only_surrogate, config, max_steps=50, fractions=[0.25])
+    assert calls[3] == (15, 15) and same["settings"]["pool"] == "same"  # the default: their own notes
+    assert "as shared" not in {v["metric"]: v for v in same["verdicts"]}["augmentation@0.25"]["text"]
+
+
 def test_evaluate_utility_cli_checks_its_inputs(utility_run, tmp_path):
     path = utility_run["dir"]
     base = ["evaluate-utility", "--train", str(path / "train.spacy"), "--dev", str(path / "test.spacy")]
@@ -259,6 +298,8 @@ def test_evaluate_utility_cli_checks_its_inputs(utility_run, tmp_path):
     assert none.exit_code == 1 and "repeats must be >= 1, got 0" in " ".join(none.output.split())
     order = runner.invoke(app, [*base, "--synthetic", str(path / "blank.jsonl"), "--schedule", "later"])
     assert order.exit_code == 1 and "schedule must be one of" in " ".join(order.output.split())
+    pool = runner.invoke(app, [*base, "--synthetic", str(path / "blank.jsonl"), "--pool", "some"])
+    assert pool.exit_code == 1 and "pool must be one of" in " ".join(pool.output.split())
 
 
 @pytest.mark.slow

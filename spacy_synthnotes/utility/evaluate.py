@@ -5,8 +5,10 @@ Conditions, each scored on the same real test split (Belkadi et al. 2023, sectio
 - `synthetic:NAME`: only the synthetic notes of generator NAME (the surrogate generator is the
   "traditional anonymization" baseline);
 - `real+synthetic:NAME`: both, for every generator but the baseline;
-- a learning curve: 10/25/50% of the real notes (nested random subsets), alone and with the synthetic
-  notes made from those same real notes (what the augmenter adds), plus the two 100% points above.
+- a learning curve: 10/25/50% of the real notes (nested random subsets), alone and with synthetic notes,
+  plus the two 100% points above. Which synthetic notes is the `pool`: "same" (those made from the same
+  real notes: what the augmenter adds) or "all" (every synthetic note of the generator: a researcher with a
+  few real notes of their own and the synthetic corpus a hospital shared).
 How real and synthetic notes are combined is the `schedule`: "mixed" (one training on both, shuffled
 together, as the augmenter does) or "synthetic-first" (train on the synthetic notes, then resume on the
 real ones; each stage gets the budget, and the real-only points of the learning curve get twice the
@@ -46,6 +48,7 @@ BASELINE = "surrogate"
 DEFAULT_FRACTIONS = (0.1, 0.25, 0.5)
 DEFAULT_MIN_RATIO = 0.95
 SCHEDULES = ("mixed", "synthetic-first")
+POOLS = ("same", "all")
 
 
 @dataclass
@@ -124,6 +127,7 @@ def evaluate_utility(
     fractions: Sequence[float] = DEFAULT_FRACTIONS,
     augment: Optional[str] = None,
     schedule: str = "mixed",
+    pool: str = "same",
     min_ratio: float = DEFAULT_MIN_RATIO,
     seed: int = 0,
     repeats: int = 1,
@@ -137,6 +141,8 @@ def evaluate_utility(
     max_steps / epochs: the training budget of every condition (see `train_ner`).
     augment: the generator whose notes augment the learning curve (default: the last non-baseline one).
     schedule: how real and synthetic notes are combined: "mixed" or "synthetic-first" (module doc).
+    pool: the synthetic notes added to a fraction of the real ones: "same" (made from those real notes)
+        or "all" (every synthetic note of `augment`).
     min_ratio: F1(synthetic)/F1(real) a non-baseline generator must reach to pass.
     repeats: trainings per condition, with seeds seed, seed + 1, ...: the condition's scores are the
         first one's, plus `repeats` (F1 per seed, mean, sd); ratios and verdicts then use the means.
@@ -147,6 +153,8 @@ def evaluate_utility(
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if pool not in POOLS:
+        raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
     generators = [name for name in inputs.synthetic if name != BASELINE]
     augment = augment or (generators[-1] if generators else BASELINE)
     if augment not in inputs.synthetic:
@@ -193,7 +201,7 @@ def evaluate_utility(
         conditions[f"synthetic:{name}"] = run(f"synthetic:{name}", docs)
         if name != BASELINE:
             conditions[f"real+synthetic:{name}"] = combined(f"real+synthetic:{name}", inputs.train, docs)
-    curve = learning_curve(inputs, conditions, fractions, augment, schedule, seed, run, combined)
+    curve = learning_curve(inputs, conditions, fractions, augment, schedule, pool, seed, run, combined)
     ratios = {
         name: {
             group: f1_ratio(conditions[f"synthetic:{name}"], conditions["real"], group)
@@ -215,6 +223,7 @@ def evaluate_utility(
             "clinical_labels": [label for label in labels if label not in PHI_CATEGORIES],
             "augment": augment,
             "schedule": schedule,
+            "pool": pool,
             "baseline": BASELINE,
             "min_ratio": min_ratio,
             "train_notes": len(inputs.train),
@@ -236,11 +245,13 @@ def learning_curve(
     fractions: Sequence[float],
     augment: str,
     schedule: str,
+    pool: str,
     seed: int,
     run: Callable[..., Dict[str, Any]],
     combined: Callable[[str, Sequence[Doc], Sequence[Doc]], Dict[str, Any]],
 ) -> Dict[str, Any]:
-    """F1 with a fraction of the real notes, alone and with the synthetic notes made from them."""
+    """F1 with a fraction of the real notes, alone and with synthetic notes: those made from the same real
+    notes (`pool` "same") or all of them ("all")."""
     synthetic = inputs.synthetic[augment]
     budget = 1 if schedule == "mixed" else 2
     alone = "" if budget == 1 else " (twice the budget)"
@@ -248,14 +259,14 @@ def learning_curve(
     for fraction, indices in nested_subsets(len(inputs.train), [f for f in fractions if f < 1], seed).items():
         real = [inputs.train[i] for i in indices]
         ids = {source_id(d) for d in real} - {None}
-        extra = [d for d in synthetic if source_id(d) in ids]
+        extra = list(synthetic) if pool == "all" else [d for d in synthetic if source_id(d) in ids]
         points.append(
             {
                 "fraction": fraction,
                 "real_notes": len(real),
                 "synthetic_notes": len(extra),
                 "real": run(f"real {fraction:.0%}{alone}", real, budget=budget),
-                "augmented": combined(f"real {fraction:.0%} + synthetic:{augment}", real, extra),
+                "augmented": combined(f"real {fraction:.0%} + {len(extra)} synthetic:{augment}", real, extra),
             }
         )
     full = conditions.get(f"real+synthetic:{augment}")
@@ -268,7 +279,7 @@ def learning_curve(
             "augmented": full,
         }
     )
-    return {"augment": augment, "schedule": schedule, "points": points}
+    return {"augment": augment, "schedule": schedule, "pool": pool, "points": points}
 
 
 def utility_verdicts(result: Dict[str, Any]) -> List[Dict[str, Any]]:
@@ -281,6 +292,8 @@ def utility_verdicts(result: Dict[str, Any]) -> List[Dict[str, Any]]:
         if settings.get("schedule") == "synthetic-first"
         else ""
     )
+    shared = " (every synthetic note, as shared)" if settings.get("pool") == "all" else ""
+    augment = result["learning_curve"]["augment"]
     lines = []
     for name, ratio in result["ratios"].items():
         value = ratio[ALL]
@@ -307,7 +320,7 @@ def utility_verdicts(result: Dict[str, Any]) -> List[Dict[str, Any]]:
                 "threshold": 0.0,
                 "pass": augmented >= real,
                 "text": f"{point['fraction']:.0%} of the real notes: F1 {real:.3f} alone, "
-                f"{augmented:.3f} with synthetic:{result['learning_curve']['augment']}{order}{of_means}",
+                f"{augmented:.3f} with synthetic:{augment}{shared}{order}{of_means}",
             }
         )
     return lines
