@@ -272,6 +272,12 @@ def test_pool_all_adds_every_synthetic_note_to_each_share_of_the_real_ones(
     page = write_combined_report(tmp_path, {}, result).read_text()
     assert "adds to each share of the real notes every synthetic note" in page
     calls.clear()
+    evaluate_utility(
+        only_surrogate, config, max_steps=50, fractions=[0.25, 0.5], pool="all", schedule="synthetic-first"
+    )
+    # The synthetic notes are trained on first once; every curve point resumes from that stage.
+    assert calls == [(60, 0), (0, 60), (15, 0), (0, 60), (15, 0), (30, 0), (30, 0), (60, 0)]
+    calls.clear()
     same = evaluate_utility(only_surrogate, config, max_steps=50, fractions=[0.25])
     assert calls[3] == (15, 15) and same["settings"]["pool"] == "same"  # the default: their own notes
     assert "as shared" not in {v["metric"]: v for v in same["verdicts"]}["augmentation@0.25"]["text"]

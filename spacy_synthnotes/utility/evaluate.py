@@ -161,47 +161,54 @@ def evaluate_utility(
         raise ValueError(f"augment={augment!r} is not one of the synthetic sets {sorted(inputs.synthetic)}")
     labels = sorted({e.label_ for d in [*inputs.train, *inputs.test] for e in d.ents})
 
-    def trained(docs: Sequence[Doc], first: Sequence[Doc], budget: int, run_seed: int) -> Language:
-        settings = dict(
-            max_steps=max_steps * budget, epochs=epochs * budget, seed=run_seed, overrides=overrides
-        )
-        if not first:
-            return train_ner(docs, config_path, **settings)
-        with tempfile.TemporaryDirectory() as tmp:
-            train_ner(first, config_path, **settings).to_disk(tmp)
-            return train_ner(docs, config_path, init=Path(tmp), **settings)
+    with tempfile.TemporaryDirectory() as stages:
+        # First stages of the synthetic-first schedule, trained once per (notes, budget, seed): with
+        # pool "all" every point of the learning curve starts from the same one.
+        first_stages: Dict[Tuple[Tuple[int, ...], int, int], Path] = {}
 
-    def run(name: str, docs: Sequence[Doc], first: Sequence[Doc] = (), budget: int = 1) -> Dict[str, Any]:
-        """Train `repeats` times on `docs` (after `first`, when given) with `budget` times the budget."""
-        start = time.time()
-        seeds = list(range(seed, seed + repeats))
-        runs = []
-        for run_seed in seeds:
-            nlp = trained(docs, first, budget, run_seed)
-            runs.append(score_ner(nlp, inputs.test, labels, seed=seed))
-        scores = runs[0]
-        if repeats > 1:
-            scores["repeats"] = repeat_summary(runs, seeds)
-        scores.update(train_notes=len(docs), seconds=round(time.time() - start, 1))
-        spread = f" ± {headline_sd(scores, ALL):.3f} over {repeats} seeds" if repeats > 1 else ""
-        clinical = headline_f1(scores, CLINICAL)
-        log(
-            f"{name}: F1 {headline_f1(scores, ALL):.3f}{spread} (clinical {clinical:.3f}), "
-            f"{len(docs)} notes, {scores['seconds']}s"
-        )
-        return scores
+        def trained(docs: Sequence[Doc], first: Sequence[Doc], budget: int, run_seed: int) -> Language:
+            settings = dict(
+                max_steps=max_steps * budget, epochs=epochs * budget, seed=run_seed, overrides=overrides
+            )
+            if not first:
+                return train_ner(docs, config_path, **settings)
+            key = (tuple(map(id, first)), budget, run_seed)
+            if key not in first_stages:
+                first_stages[key] = Path(stages) / str(len(first_stages))
+                train_ner(first, config_path, **settings).to_disk(first_stages[key])
+            return train_ner(docs, config_path, init=first_stages[key], **settings)
 
-    def combined(name: str, real: Sequence[Doc], synthetic: Sequence[Doc]) -> Dict[str, Any]:
-        if schedule == "mixed":
-            return run(name, [*real, *synthetic])
-        return run(f"{name} (synthetic first)", real, first=synthetic)
+        def run(name: str, docs: Sequence[Doc], first: Sequence[Doc] = (), budget: int = 1) -> Dict[str, Any]:
+            """Train `repeats` times on `docs` (after `first`, when given) with `budget` times the budget."""
+            start = time.time()
+            seeds = list(range(seed, seed + repeats))
+            runs = []
+            for run_seed in seeds:
+                nlp = trained(docs, first, budget, run_seed)
+                runs.append(score_ner(nlp, inputs.test, labels, seed=seed))
+            scores = runs[0]
+            if repeats > 1:
+                scores["repeats"] = repeat_summary(runs, seeds)
+            scores.update(train_notes=len(docs), seconds=round(time.time() - start, 1))
+            spread = f" ± {headline_sd(scores, ALL):.3f} over {repeats} seeds" if repeats > 1 else ""
+            clinical = headline_f1(scores, CLINICAL)
+            log(
+                f"{name}: F1 {headline_f1(scores, ALL):.3f}{spread} (clinical {clinical:.3f}), "
+                f"{len(docs)} notes, {scores['seconds']}s"
+            )
+            return scores
 
-    conditions: Dict[str, Dict[str, Any]] = {"real": run("real", inputs.train)}
-    for name, docs in inputs.synthetic.items():
-        conditions[f"synthetic:{name}"] = run(f"synthetic:{name}", docs)
-        if name != BASELINE:
-            conditions[f"real+synthetic:{name}"] = combined(f"real+synthetic:{name}", inputs.train, docs)
-    curve = learning_curve(inputs, conditions, fractions, augment, schedule, pool, seed, run, combined)
+        def combined(name: str, real: Sequence[Doc], synthetic: Sequence[Doc]) -> Dict[str, Any]:
+            if schedule == "mixed":
+                return run(name, [*real, *synthetic])
+            return run(f"{name} (synthetic first)", real, first=synthetic)
+
+        conditions: Dict[str, Dict[str, Any]] = {"real": run("real", inputs.train)}
+        for name, docs in inputs.synthetic.items():
+            conditions[f"synthetic:{name}"] = run(f"synthetic:{name}", docs)
+            if name != BASELINE:
+                conditions[f"real+synthetic:{name}"] = combined(f"real+synthetic:{name}", inputs.train, docs)
+        curve = learning_curve(inputs, conditions, fractions, augment, schedule, pool, seed, run, combined)
     ratios = {
         name: {
             group: f1_ratio(conditions[f"synthetic:{name}"], conditions["real"], group)
