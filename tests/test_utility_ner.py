@@ -189,16 +189,17 @@ def test_train_ner_with_init_resumes_from_the_first_stage(utility_run, tmp_path)
     assert f1["resumed"] > f1["first"] - 0.1  # one update away from the first stage's weights
 
 
-def test_synthetic_first_trains_on_the_synthetic_notes_then_resumes_on_the_real_ones(
-    utility_run, monkeypatch, tmp_path
-):
+@pytest.fixture
+def recorded_trainings(utility_run, monkeypatch):
+    """`train_ner` replaced by a recorder, and the utility inputs with the surrogate notes alone; RETURNS
+    (calls, inputs, config): each call records its real and synthetic notes, steps and whether it resumed."""
     from dataclasses import replace
 
-    from spacy_synthnotes.report import write_combined_report
     from spacy_synthnotes.utility import evaluate as evaluate_module
-    from spacy_synthnotes.utility import evaluate_utility
 
     calls = []
+    inputs = utility_run["inputs"]
+    real_texts = {d.text for d in inputs.train}
 
     def recorded(docs, config_path, *, max_steps, epochs, seed, overrides, init=None):
         real = sum(d.text in real_texts for d in docs)
@@ -207,11 +208,18 @@ def test_synthetic_first_trains_on_the_synthetic_notes_then_resumes_on_the_real_
         )
         return spacy.blank("en")
 
-    inputs = utility_run["inputs"]
-    real_texts = {d.text for d in inputs.train}
     monkeypatch.setattr(evaluate_module, "train_ner", recorded)
     only_surrogate = replace(inputs, synthetic={"surrogate": inputs.synthetic["surrogate"]})
-    config = Path(__file__).resolve().parents[1] / "configs" / "ner_demo.cfg"
+    return calls, only_surrogate, Path(__file__).resolve().parents[1] / "configs" / "ner_demo.cfg"
+
+
+def test_synthetic_first_trains_on_the_synthetic_notes_then_resumes_on_the_real_ones(
+    recorded_trainings, tmp_path
+):
+    from spacy_synthnotes.report import write_combined_report
+    from spacy_synthnotes.utility import evaluate_utility
+
+    calls, only_surrogate, config = recorded_trainings
     with pytest.raises(ValueError, match="schedule must be one of"):
         evaluate_utility(only_surrogate, config, schedule="interleaved")
     result = evaluate_utility(
@@ -238,32 +246,23 @@ def test_synthetic_first_trains_on_the_synthetic_notes_then_resumes_on_the_real_
     assert calls[3] == {"real": 30, "synthetic": 30, "steps": 50, "init": False}  # mixed: one training
 
 
-def test_pool_all_adds_every_synthetic_note_to_each_share_of_the_real_ones(
-    utility_run, monkeypatch, tmp_path
-):
-    from dataclasses import replace
-
+def test_pool_all_adds_every_synthetic_note_to_each_share_of_the_real_ones(recorded_trainings, tmp_path):
     from spacy_synthnotes.report import write_combined_report
-    from spacy_synthnotes.utility import evaluate as evaluate_module
     from spacy_synthnotes.utility import evaluate_utility
 
-    calls = []
+    calls, only_surrogate, config = recorded_trainings
 
-    def recorded(docs, config_path, *, max_steps, epochs, seed, overrides, init=None):
-        real = sum(d.text in real_texts for d in docs)
-        calls.append((real, len(docs) - real))
-        return spacy.blank("en")
+    def notes():
+        """(real, synthetic) notes of each training since the last call."""
+        seen = [(c["real"], c["synthetic"]) for c in calls]
+        calls.clear()
+        return seen
 
-    inputs = utility_run["inputs"]
-    real_texts = {d.text for d in inputs.train}
-    monkeypatch.setattr(evaluate_module, "train_ner", recorded)
-    only_surrogate = replace(inputs, synthetic={"surrogate": inputs.synthetic["surrogate"]})
-    config = Path(__file__).resolve().parents[1] / "configs" / "ner_demo.cfg"
     with pytest.raises(ValueError, match="pool must be one of"):
         evaluate_utility(only_surrogate, config, pool="some")
     result = evaluate_utility(only_surrogate, config, max_steps=50, fractions=[0.25, 0.5], pool="all")
     # real, synthetic:surrogate, then each share alone and with all 60 synthetic notes
-    assert calls == [(60, 0), (0, 60), (15, 0), (15, 60), (30, 0), (30, 60)]
+    assert notes() == [(60, 0), (0, 60), (15, 0), (15, 60), (30, 0), (30, 60)]
     quarter, half, _ = result["learning_curve"]["points"]
     assert (quarter["real_notes"], quarter["synthetic_notes"]) == (15, 60)
     assert result["settings"]["pool"] == result["learning_curve"]["pool"] == "all"
@@ -271,15 +270,13 @@ def test_pool_all_adds_every_synthetic_note_to_each_share_of_the_real_ones(
     assert "with synthetic:surrogate (every synthetic note, as shared)" in verdict["text"]
     page = write_combined_report(tmp_path, {}, result).read_text()
     assert "adds to each share of the real notes every synthetic note" in page
-    calls.clear()
     evaluate_utility(
         only_surrogate, config, max_steps=50, fractions=[0.25, 0.5], pool="all", schedule="synthetic-first"
     )
     # The synthetic notes are trained on first once; every curve point resumes from that stage.
-    assert calls == [(60, 0), (0, 60), (15, 0), (0, 60), (15, 0), (30, 0), (30, 0), (60, 0)]
-    calls.clear()
+    assert notes() == [(60, 0), (0, 60), (15, 0), (0, 60), (15, 0), (30, 0), (30, 0), (60, 0)]
     same = evaluate_utility(only_surrogate, config, max_steps=50, fractions=[0.25])
-    assert calls[3] == (15, 15) and same["settings"]["pool"] == "same"  # the default: their own notes
+    assert notes()[3] == (15, 15) and same["settings"]["pool"] == "same"  # the default: their own notes
     assert "as shared" not in {v["metric"]: v for v in same["verdicts"]}["augmentation@0.25"]["text"]
 
 
