@@ -273,8 +273,9 @@ def test_pool_all_adds_every_synthetic_note_to_each_share_of_the_real_ones(recor
     evaluate_utility(
         only_surrogate, config, max_steps=50, fractions=[0.25, 0.5], pool="all", schedule="synthetic-first"
     )
-    # The synthetic notes are trained on first once; every curve point resumes from that stage.
-    assert notes() == [(60, 0), (0, 60), (15, 0), (0, 60), (15, 0), (30, 0), (30, 0), (60, 0)]
+    # The synthetic notes are trained on once, for the synthetic-only condition; that model is the first
+    # stage every curve point resumes from.
+    assert notes() == [(60, 0), (0, 60), (15, 0), (15, 0), (30, 0), (30, 0), (60, 0)]
     same = evaluate_utility(only_surrogate, config, max_steps=50, fractions=[0.25])
     assert notes()[3] == (15, 15) and same["settings"]["pool"] == "same"  # the default: their own notes
     assert "as shared" not in {v["metric"]: v for v in same["verdicts"]}["augmentation@0.25"]["text"]

@@ -161,30 +161,45 @@ def evaluate_utility(
         raise ValueError(f"augment={augment!r} is not one of the synthetic sets {sorted(inputs.synthetic)}")
     labels = sorted({e.label_ for d in [*inputs.train, *inputs.test] for e in d.ents})
 
-    with tempfile.TemporaryDirectory() as stages:
-        # First stages of the synthetic-first schedule, trained once per (notes, budget, seed): with
-        # pool "all" every point of the learning curve starts from the same one.
-        first_stages: Dict[Tuple[Tuple[int, ...], int, int], Path] = {}
+    with tempfile.TemporaryDirectory() as stage_dir:
+        # Models trained on synthetic notes alone, saved once per (notes, budget, seed): with the
+        # synthetic-first schedule they are also the first stages that the real notes resume from, so
+        # the synthetic-only condition and, with pool "all", every point of the learning curve share one.
+        stages: Dict[Tuple[Tuple[int, ...], int, int], Path] = {}
 
-        def trained(docs: Sequence[Doc], first: Sequence[Doc], budget: int, run_seed: int) -> Language:
-            settings = dict(
+        def budgeted(budget: int, run_seed: int) -> Dict[str, Any]:
+            return dict(
                 max_steps=max_steps * budget, epochs=epochs * budget, seed=run_seed, overrides=overrides
             )
-            if not first:
-                return train_ner(docs, config_path, **settings)
-            key = (tuple(map(id, first)), budget, run_seed)
-            if key not in first_stages:
-                first_stages[key] = Path(stages) / str(len(first_stages))
-                train_ner(first, config_path, **settings).to_disk(first_stages[key])
-            return train_ner(docs, config_path, init=first_stages[key], **settings)
 
-        def run(name: str, docs: Sequence[Doc], first: Sequence[Doc] = (), budget: int = 1) -> Dict[str, Any]:
-            """Train `repeats` times on `docs` (after `first`, when given) with `budget` times the budget."""
+        def stage(docs: Sequence[Doc], budget: int, run_seed: int) -> Path:
+            key = (tuple(map(id, docs)), budget, run_seed)
+            if key not in stages:
+                stages[key] = Path(stage_dir) / str(len(stages))
+                train_ner(docs, config_path, **budgeted(budget, run_seed)).to_disk(stages[key])
+            return stages[key]
+
+        def trained(
+            docs: Sequence[Doc], first: Sequence[Doc], budget: int, run_seed: int, keep: bool
+        ) -> Language:
+            if first:
+                return train_ner(
+                    docs, config_path, init=stage(first, budget, run_seed), **budgeted(budget, run_seed)
+                )
+            if keep:
+                return spacy.load(stage(docs, budget, run_seed))
+            return train_ner(docs, config_path, **budgeted(budget, run_seed))
+
+        def run(
+            name: str, docs: Sequence[Doc], first: Sequence[Doc] = (), budget: int = 1, keep: bool = False
+        ) -> Dict[str, Any]:
+            """Train `repeats` times on `docs` (after `first`, when given) with `budget` times the budget;
+            `keep`: save the models as stages for later conditions to resume from."""
             start = time.time()
             seeds = list(range(seed, seed + repeats))
             runs = []
             for run_seed in seeds:
-                nlp = trained(docs, first, budget, run_seed)
+                nlp = trained(docs, first, budget, run_seed, keep)
                 runs.append(score_ner(nlp, inputs.test, labels, seed=seed))
             scores = runs[0]
             if repeats > 1:
@@ -205,7 +220,7 @@ def evaluate_utility(
 
         conditions: Dict[str, Dict[str, Any]] = {"real": run("real", inputs.train)}
         for name, docs in inputs.synthetic.items():
-            conditions[f"synthetic:{name}"] = run(f"synthetic:{name}", docs)
+            conditions[f"synthetic:{name}"] = run(f"synthetic:{name}", docs, keep=schedule != "mixed")
             if name != BASELINE:
                 conditions[f"real+synthetic:{name}"] = combined(f"real+synthetic:{name}", inputs.train, docs)
         curve = learning_curve(inputs, conditions, fractions, augment, schedule, pool, seed, run, combined)
