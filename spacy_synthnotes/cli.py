@@ -437,6 +437,9 @@ def evaluate_utility_cli(
     repeats: int = typer.Option(
         1, "--repeats", help="Trainings per condition (seeds seed, seed+1, ...); verdicts use the means"
     ),
+    n_process: int = typer.Option(
+        1, "--n-process", "-p", help="Trainings run at a time, each in its own process (same results)"
+    ),
 ) -> None:
     """Train-on-synthetic / test-on-real NER, learning curves, preservation, fidelity, diversity, fluency
     (config overrides after the options: --paths.transformer /path/to/model or an installed package)."""
@@ -463,6 +466,7 @@ def evaluate_utility_cli(
             min_ratio=min_ratio,
             seed=seed,
             repeats=repeats,
+            n_process=n_process,
             overrides=_config_overrides(ctx.args),
             log=msg.text,
         )

@@ -128,7 +128,9 @@ def utility_run(demo_dir, pipeline_dir, tmp_path_factory):
     inputs = load_utility_inputs(path / "train.spacy", demo_dir / "dev.spacy", path / "test.spacy", synthetic)
     config = Path(__file__).resolve().parents[1] / "configs" / "ner_demo.cfg"
     small_batches = {"training.batcher.size.start": 30, "training.batcher.size.stop": 300}
-    result = evaluate_utility(inputs, config, max_steps=160, fractions=[0.5], seed=0, overrides=small_batches)
+    result = evaluate_utility(
+        inputs, config, max_steps=160, fractions=[0.5], seed=0, n_process=2, overrides=small_batches
+    )
     return {"dir": path, "inputs": inputs, "synthetic": synthetic, "result": result}
 
 

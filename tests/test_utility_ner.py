@@ -195,7 +195,7 @@ def recorded_trainings(utility_run, monkeypatch):
     (calls, inputs, config): each call records its real and synthetic notes, steps and whether it resumed."""
     from dataclasses import replace
 
-    from spacy_synthnotes.utility import evaluate as evaluate_module
+    from spacy_synthnotes.utility import ner
 
     calls = []
     inputs = utility_run["inputs"]
@@ -208,7 +208,7 @@ def recorded_trainings(utility_run, monkeypatch):
         )
         return spacy.blank("en")
 
-    monkeypatch.setattr(evaluate_module, "train_ner", recorded)
+    monkeypatch.setattr(ner, "train_ner", recorded)
     only_surrogate = replace(inputs, synthetic={"surrogate": inputs.synthetic["surrogate"]})
     return calls, only_surrogate, Path(__file__).resolve().parents[1] / "configs" / "ner_demo.cfg"
 
@@ -226,13 +226,14 @@ def test_synthetic_first_trains_on_the_synthetic_notes_then_resumes_on_the_real_
         only_surrogate, config, max_steps=50, fractions=[0.5], schedule="synthetic-first"
     )
     assert result["settings"]["schedule"] == result["learning_curve"]["schedule"] == "synthetic-first"
+    # Two waves: the trainings that resume nothing and the stages they resume from, then the resumed ones.
     assert calls == [
         {"real": 60, "synthetic": 0, "steps": 50, "init": False},  # real: the reference of the ratios
         {"real": 0, "synthetic": 60, "steps": 50, "init": False},  # synthetic:surrogate
         {"real": 30, "synthetic": 0, "steps": 100, "init": False},  # real 50%, twice the budget
-        {"real": 0, "synthetic": 30, "steps": 50, "init": False},  # its synthetic notes first,
-        {"real": 30, "synthetic": 0, "steps": 50, "init": True},  # then its real notes, resumed
+        {"real": 0, "synthetic": 30, "steps": 50, "init": False},  # the stage: its synthetic notes first,
         {"real": 60, "synthetic": 0, "steps": 100, "init": False},  # real 100%, twice the budget
+        {"real": 30, "synthetic": 0, "steps": 50, "init": True},  # then its real notes, resumed
     ]
     half = {v["metric"]: v for v in result["verdicts"]}["augmentation@0.5"]
     assert "then on the real notes; real alone with twice the budget" in half["text"]
@@ -273,9 +274,9 @@ def test_pool_all_adds_every_synthetic_note_to_each_share_of_the_real_ones(recor
     evaluate_utility(
         only_surrogate, config, max_steps=50, fractions=[0.25, 0.5], pool="all", schedule="synthetic-first"
     )
-    # The synthetic notes are trained on once, for the synthetic-only condition; that model is the first
-    # stage every curve point resumes from.
-    assert notes() == [(60, 0), (0, 60), (15, 0), (15, 0), (30, 0), (30, 0), (60, 0)]
+    # The synthetic notes are trained on once, for the synthetic-only condition; that model is the stage
+    # every curve point resumes from, after the trainings that resume nothing.
+    assert notes() == [(60, 0), (0, 60), (15, 0), (30, 0), (60, 0), (15, 0), (30, 0)]
     same = evaluate_utility(only_surrogate, config, max_steps=50, fractions=[0.25])
     assert notes()[3] == (15, 15) and same["settings"]["pool"] == "same"  # the default: their own notes
     assert "as shared" not in {v["metric"]: v for v in same["verdicts"]}["augmentation@0.25"]["text"]
@@ -304,6 +305,8 @@ def test_evaluate_utility_cli_checks_its_inputs(utility_run, tmp_path):
     assert order.exit_code == 1 and "schedule must be one of" in " ".join(order.output.split())
     pool = runner.invoke(app, [*base, "--synthetic", str(path / "blank.jsonl"), "--pool", "some"])
     assert pool.exit_code == 1 and "pool must be one of" in " ".join(pool.output.split())
+    workers = runner.invoke(app, [*base, "--synthetic", str(path / "blank.jsonl"), "--n-process", "0"])
+    assert workers.exit_code == 1 and "n_process must be >= 1, got 0" in " ".join(workers.output.split())
 
 
 @pytest.mark.slow

@@ -19,13 +19,11 @@ the real dev notes).
 """
 
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import spacy
-from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..labels import PHI_CATEGORIES
@@ -38,11 +36,10 @@ from .ner import (
     headline_sd,
     nested_subsets,
     repeat_summary,
-    score_ner,
     source_id,
-    train_ner,
 )
 from .text import distinct_n, entity_preservation, fidelity, fluency, self_bleu
+from .trainings import Outcome, Setup, Training, run_trainings
 
 BASELINE = "surrogate"
 DEFAULT_FRACTIONS = (0.1, 0.25, 0.5)
@@ -60,6 +57,32 @@ class UtilityInputs:
     test: List[Doc]
     synthetic: Dict[str, List[Doc]]
     skipped: Dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Condition:
+    """A planned condition: the indices of its trainings (one per seed); `scores` once they have run."""
+
+    name: str
+    train_notes: int
+    trainings: List[int]
+    seeds: List[int]
+    scores: Dict[str, Any] = field(default_factory=dict)
+
+    def summarize(self, outcomes: Sequence[Outcome], repeats: int, log: Callable[[str], None]) -> None:
+        """The first seed's scores, with every seed's F1 (`repeats`), the notes and the training seconds."""
+        runs = [outcomes[i][0] for i in self.trainings]
+        scores = dict(runs[0])
+        if repeats > 1:
+            scores["repeats"] = repeat_summary(runs, self.seeds)
+        seconds = round(sum(outcomes[i][1] for i in self.trainings), 1)
+        scores.update(train_notes=self.train_notes, seconds=seconds)
+        spread = f" ± {headline_sd(scores, ALL):.3f} over {repeats} seeds" if repeats > 1 else ""
+        log(
+            f"{self.name}: F1 {headline_f1(scores, ALL):.3f}{spread} (clinical "
+            f"{headline_f1(scores, CLINICAL):.3f}), {self.train_notes} notes, {seconds}s"
+        )
+        self.scores = scores
 
 
 def load_utility_inputs(
@@ -131,6 +154,7 @@ def evaluate_utility(
     min_ratio: float = DEFAULT_MIN_RATIO,
     seed: int = 0,
     repeats: int = 1,
+    n_process: int = 1,
     overrides: Optional[Dict[str, Any]] = None,
     log: Callable[[str], None] = lambda line: None,
 ) -> Dict[str, Any]:
@@ -146,6 +170,8 @@ def evaluate_utility(
     min_ratio: F1(synthetic)/F1(real) a non-baseline generator must reach to pass.
     repeats: trainings per condition, with seeds seed, seed + 1, ...: the condition's scores are the
         first one's, plus `repeats` (F1 per seed, mean, sd); ratios and verdicts then use the means.
+    n_process: trainings run at a time, each in its own process (`run_trainings`); the results are the
+        same for any value.
     """
     if not inputs.synthetic:
         raise ValueError("give at least one synthetic set")
@@ -155,75 +181,52 @@ def evaluate_utility(
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
     if pool not in POOLS:
         raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
+    if n_process < 1:
+        raise ValueError(f"n_process must be >= 1, got {n_process}")
     generators = [name for name in inputs.synthetic if name != BASELINE]
     augment = augment or (generators[-1] if generators else BASELINE)
     if augment not in inputs.synthetic:
         raise ValueError(f"augment={augment!r} is not one of the synthetic sets {sorted(inputs.synthetic)}")
     labels = sorted({e.label_ for d in [*inputs.train, *inputs.test] for e in d.ents})
 
+    trainings: List[Training] = []
+    planned: List[Condition] = []
+
+    def run(
+        name: str, docs: Sequence[Doc], first: Sequence[Doc] = (), budget: int = 1, keep: bool = False
+    ) -> Condition:
+        """Plan `repeats` trainings on `docs` (after `first`, when given) with `budget` times the budget;
+        `keep`: save the models as stages for later trainings to resume from."""
+        seeds = list(range(seed, seed + repeats))
+        condition = Condition(name, len(docs), list(range(len(trainings), len(trainings) + repeats)), seeds)
+        for run_seed in seeds:
+            trainings.append(Training(name, docs, budget, run_seed, first=first, keep=keep))
+        planned.append(condition)
+        return condition
+
+    def combined(name: str, real: Sequence[Doc], synthetic: Sequence[Doc]) -> Condition:
+        if schedule == "mixed":
+            return run(name, [*real, *synthetic])
+        return run(f"{name} (synthetic first)", real, first=synthetic)
+
+    conditions: Dict[str, Any] = {"real": run("real", inputs.train)}
+    for name, docs in inputs.synthetic.items():
+        # With synthetic-first, the model trained on a set alone is also the stage the real notes resume from.
+        conditions[f"synthetic:{name}"] = run(f"synthetic:{name}", docs, keep=schedule != "mixed")
+        if name != BASELINE:
+            conditions[f"real+synthetic:{name}"] = combined(f"real+synthetic:{name}", inputs.train, docs)
+    curve = learning_curve(inputs, conditions, fractions, augment, schedule, pool, seed, run, combined)
+    setup = Setup(Path(config_path), max_steps, epochs, overrides, inputs.test, labels, seed)
+    log(f"{len(trainings)} trainings, {n_process} at a time")
     with tempfile.TemporaryDirectory() as stage_dir:
-        # Models trained on synthetic notes alone, saved once per (notes, budget, seed): with the
-        # synthetic-first schedule they are also the first stages that the real notes resume from, so
-        # the synthetic-only condition and, with pool "all", every point of the learning curve share one.
-        stages: Dict[Tuple[Tuple[int, ...], int, int], Path] = {}
-
-        def budgeted(budget: int, run_seed: int) -> Dict[str, Any]:
-            return dict(
-                max_steps=max_steps * budget, epochs=epochs * budget, seed=run_seed, overrides=overrides
-            )
-
-        def stage(docs: Sequence[Doc], budget: int, run_seed: int) -> Path:
-            key = (tuple(map(id, docs)), budget, run_seed)
-            if key not in stages:
-                stages[key] = Path(stage_dir) / str(len(stages))
-                train_ner(docs, config_path, **budgeted(budget, run_seed)).to_disk(stages[key])
-            return stages[key]
-
-        def trained(
-            docs: Sequence[Doc], first: Sequence[Doc], budget: int, run_seed: int, keep: bool
-        ) -> Language:
-            if first:
-                return train_ner(
-                    docs, config_path, init=stage(first, budget, run_seed), **budgeted(budget, run_seed)
-                )
-            if keep:
-                return spacy.load(stage(docs, budget, run_seed))
-            return train_ner(docs, config_path, **budgeted(budget, run_seed))
-
-        def run(
-            name: str, docs: Sequence[Doc], first: Sequence[Doc] = (), budget: int = 1, keep: bool = False
-        ) -> Dict[str, Any]:
-            """Train `repeats` times on `docs` (after `first`, when given) with `budget` times the budget;
-            `keep`: save the models as stages for later conditions to resume from."""
-            start = time.time()
-            seeds = list(range(seed, seed + repeats))
-            runs = []
-            for run_seed in seeds:
-                nlp = trained(docs, first, budget, run_seed, keep)
-                runs.append(score_ner(nlp, inputs.test, labels, seed=seed))
-            scores = runs[0]
-            if repeats > 1:
-                scores["repeats"] = repeat_summary(runs, seeds)
-            scores.update(train_notes=len(docs), seconds=round(time.time() - start, 1))
-            spread = f" ± {headline_sd(scores, ALL):.3f} over {repeats} seeds" if repeats > 1 else ""
-            clinical = headline_f1(scores, CLINICAL)
-            log(
-                f"{name}: F1 {headline_f1(scores, ALL):.3f}{spread} (clinical {clinical:.3f}), "
-                f"{len(docs)} notes, {scores['seconds']}s"
-            )
-            return scores
-
-        def combined(name: str, real: Sequence[Doc], synthetic: Sequence[Doc]) -> Dict[str, Any]:
-            if schedule == "mixed":
-                return run(name, [*real, *synthetic])
-            return run(f"{name} (synthetic first)", real, first=synthetic)
-
-        conditions: Dict[str, Dict[str, Any]] = {"real": run("real", inputs.train)}
-        for name, docs in inputs.synthetic.items():
-            conditions[f"synthetic:{name}"] = run(f"synthetic:{name}", docs, keep=schedule != "mixed")
-            if name != BASELINE:
-                conditions[f"real+synthetic:{name}"] = combined(f"real+synthetic:{name}", inputs.train, docs)
-        curve = learning_curve(inputs, conditions, fractions, augment, schedule, pool, seed, run, combined)
+        outcomes = run_trainings(trainings, setup, Path(stage_dir), n_process=n_process, log=log)
+    for condition in planned:
+        condition.summarize(outcomes, repeats, log)
+    conditions = {name: condition.scores for name, condition in conditions.items()}
+    for point in curve["points"]:
+        for side in ("real", "augmented"):
+            if isinstance(point[side], Condition):
+                point[side] = point[side].scores
     ratios = {
         name: {
             group: f1_ratio(conditions[f"synthetic:{name}"], conditions["real"], group)
@@ -263,17 +266,17 @@ def evaluate_utility(
 
 def learning_curve(
     inputs: UtilityInputs,
-    conditions: Dict[str, Dict[str, Any]],
+    conditions: Dict[str, Condition],
     fractions: Sequence[float],
     augment: str,
     schedule: str,
     pool: str,
     seed: int,
-    run: Callable[..., Dict[str, Any]],
-    combined: Callable[[str, Sequence[Doc], Sequence[Doc]], Dict[str, Any]],
+    run: Callable[..., Condition],
+    combined: Callable[[str, Sequence[Doc], Sequence[Doc]], Condition],
 ) -> Dict[str, Any]:
     """F1 with a fraction of the real notes, alone and with synthetic notes: those made from the same real
-    notes (`pool` "same") or all of them ("all")."""
+    notes (`pool` "same") or all of them ("all"); each point's two sides are planned `Condition`s."""
     synthetic = inputs.synthetic[augment]
     budget = 1 if schedule == "mixed" else 2
     alone = "" if budget == 1 else " (twice the budget)"
