@@ -1,5 +1,6 @@
 """MaskedInfill generator and the train-mlm recipe, with a tiny model trained in a fixture."""
 
+import re
 import shutil
 
 import pytest
@@ -176,6 +177,49 @@ def test_sampling_filters_each_row_and_never_keeps_the_original(tiny_model):
     generator.cfg["top_k"], generator.cfg["top_p"] = 0, 0.01  # nucleus alone: the best word only
     generator._sample(logits, pieces, torch.Generator().manual_seed(0))
     assert [p.fill for p in pieces] == [ranked[1], ranked[0], ranked[0]]
+
+
+def test_no_fill_writes_a_word_of_the_notes_own_phi(tiny_model):
+    import torch
+
+    from spacy_synthnotes.generators.base import KEEP, PHI, EntitySpec, NotePlan
+    from spacy_synthnotes.generators.masked_infill import _Piece
+
+    generator = MaskedInfillGenerator(str(tiny_model), mask_rate=1.0, top_k=0, top_p=1.0)
+    generator.load(str(tiny_model))
+    vocab = generator.tokenizer.get_vocab()
+    allowed = generator._allowed
+    words = [w for w, i in sorted(vocab.items(), key=lambda item: item[1]) if allowed[i] and len(w) > 2][:3]
+    name, kept, other = words
+    text = f"Pt {name.capitalize()}, seen for {kept}. Plan: {other} and rest."
+    start = text.index(kept)
+    entities = [
+        EntitySpec(3, 3 + len(name) + 1, "PATIENT", f"{name.capitalize()},", PHI),
+        EntitySpec(start, start + len(kept), "PROBLEM", kept, KEEP),
+    ]
+    plan = NotePlan(text, entities, seed=5)
+    # The PHI's words, in any case, and no word of a kept entity.
+    assert generator.phi_word_ids(plan) == sorted(generator._word_ids[name])
+    assert vocab[kept] not in generator.phi_word_ids(plan)
+    # The banned word wins every row by far, and still is never drawn.
+    logits = torch.zeros((2, len(allowed)))
+    logits[:, vocab[name]] = 50.0
+    pieces = [_Piece("w", "word"), _Piece("w", "word")]
+    for seed in range(20):
+        generator._sample(logits, pieces, torch.Generator().manual_seed(seed), banned=[vocab[name]])
+        assert all(p.fill != vocab[name] for p in pieces)
+    generator._sample(logits, pieces, torch.Generator().manual_seed(0))
+    assert [p.fill for p in pieces] == [vocab[name]] * 2  # without the ban it is
+    # Generation passes each note's own ban to every draw.
+    seen = []
+    sample = generator._sample
+    generator._sample = lambda logits, pieces, gen, banned=(): (
+        seen.append(list(banned)) or sample(logits, pieces, gen, banned)
+    )
+    (synthesis,) = generator([plan])
+    assert seen and all(ban == generator.phi_word_ids(plan) for ban in seen)
+    written = re.findall(r"[^\W\d_]+", "".join(segment.text for segment in synthesis.segments).lower())
+    assert name not in written and len(written) > 5
 
 
 def test_mask_pos_restricts_masks_to_tagged_words(tiny_model):

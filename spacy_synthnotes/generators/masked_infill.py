@@ -9,7 +9,10 @@ pass, and `rounds` passes re-predict the least confident fills (Mask-Predict);
 
 Whole words only: each masked word is one `[MASK]`, and only vocabulary entries
 that start a word and are alphabetic may fill it, so no "##" piece ever reaches
-the text; spacing and punctuation around words are the source's.
+the text; spacing and punctuation around words are the source's. No fill is a
+word of the note's own PHI, in any case: a model may still write a common surname
+or first name where it fits ("Follow up with Jones"), and in a note about a Ms.
+Jones that would put her name back into the note made from hers.
 """
 
 import math
@@ -34,6 +37,7 @@ except ImportError as err:  # pragma: no cover - depends on the environment
     ) from err
 
 FILLS = ("parallel", "iterative")
+_LETTERS = re.compile(r"[^\W\d_]+")
 # Maskable: a whole alphabetic word of 2+ letters, not glued to digits ("SpO2"), not an
 # all-capitals abbreviation or unit ("HR", "BP", "PO", "NC"), which carry clinical meaning.
 _WORD = re.compile(r"(?<![\w])[A-Za-z][a-z]*[a-z](?:'[a-z]+)?(?![\w])")
@@ -119,6 +123,7 @@ class MaskedInfillGenerator(LocalModelGenerator):
         }
         super().__init__(self.cfg)
         self._allowed: Optional[torch.Tensor] = None
+        self._word_ids: Dict[str, List[int]] = {}
 
     # -- model --------------------------------------------------------------------------------
     kind = "MaskedInfill model"
@@ -134,6 +139,7 @@ class MaskedInfillGenerator(LocalModelGenerator):
         limit = getattr(model.config, "max_position_embeddings", None) or self.cfg["max_length"]
         self._context = min(self.cfg["max_length"], limit)
         self._allowed = self._word_start_vocab(tokenizer)
+        self._word_ids = self._ids_by_word(tokenizer, self._allowed)
 
     @staticmethod
     def _word_start_vocab(tokenizer) -> "torch.Tensor":
@@ -148,20 +154,39 @@ class MaskedInfillGenerator(LocalModelGenerator):
                 allowed[index] = not token.startswith("##")
         return allowed
 
+    @staticmethod
+    def _ids_by_word(tokenizer, allowed: "torch.Tensor") -> Dict[str, List[int]]:
+        """The vocabulary entries that can fill a word, by the lowercased word they write."""
+        by_word: Dict[str, List[int]] = {}
+        for token, index in tokenizer.get_vocab().items():
+            if index < len(allowed) and allowed[index]:
+                by_word.setdefault(token.lstrip("Ġ▁").lower(), []).append(index)
+        return by_word
+
+    def phi_word_ids(self, plan: NotePlan) -> List[int]:
+        """Vocabulary ids of the words of the note's own PHI, in any case: never written by a fill."""
+        if self._model is None:
+            self.load(self.cfg["model"])
+        words = {
+            word.lower() for ent in plan.entities if ent.action == PHI for word in _LETTERS.findall(ent.text)
+        }
+        return sorted(index for word in words for index in self._word_ids.get(word, ()))
+
     # -- generation -----------------------------------------------------------------------------
     def __call__(self, plans: Sequence[NotePlan]) -> List[Synthesis]:
         notes = [self._prepare(plan) for plan in plans]
         generators = [
             torch.Generator().manual_seed((plan.seed ^ self.cfg["seed"]) % (2**63)) for plan in plans
         ]
+        banned = [self.phi_word_ids(plan) for plan in plans]
         counts = [{"masked_words": 0, "changed_words": 0, "forward_passes": 0} for _ in plans]
         for note, gen, count in zip(notes, generators, counts):
             self._choose_masks(note, gen)
             count["masked_words"] = sum(p.masked for p in note)
         if self.cfg["fill"] == "parallel":
-            self._fill_parallel(notes, generators, counts)
+            self._fill_parallel(notes, generators, banned, counts)
         else:
-            self._fill_iterative(notes, generators, counts)
+            self._fill_iterative(notes, generators, banned, counts)
         return [self._segments(note, count) for note, count in zip(notes, counts)]
 
     def _prepare(self, plan: NotePlan) -> List[_Piece]:
@@ -280,15 +305,19 @@ class MaskedInfillGenerator(LocalModelGenerator):
             start += len(row_positions)
         return out
 
-    def _sample(self, logits: "torch.Tensor", pieces: List[_Piece], gen: "torch.Generator") -> None:
+    def _sample(
+        self, logits: "torch.Tensor", pieces: List[_Piece], gen: "torch.Generator", banned: Sequence[int] = ()
+    ) -> None:
         """Sample a fill for each piece from its row of logits (rows in the pieces' order).
 
-        Only vocabulary entries that start a whole word compete; a refilled word is a new
-        word (its original id is excluded); then top-k and top-p (nucleus) filtering over
-        the word's full-vocabulary probabilities, in one batched pass per window.
+        Only vocabulary entries that start a whole word compete, but not the `banned` ones (the
+        note's own PHI words); a refilled word is a new word (its original id is excluded); then
+        top-k and top-p (nucleus) filtering over the word's full-vocabulary probabilities, in one
+        batched pass per window.
         """
         scores = logits / self.cfg["temperature"]
-        allowed = self._allowed[: scores.shape[-1]]
+        allowed = self._allowed[: scores.shape[-1]].clone()
+        allowed[[index for index in banned if index < len(allowed)]] = False
         scores = scores.masked_fill(~allowed, float("-inf"))
         if int(allowed.sum()) > 1:
             rows = [i for i, piece in enumerate(pieces) if len(piece.ids) == 1]
@@ -306,7 +335,7 @@ class MaskedInfillGenerator(LocalModelGenerator):
             piece.fill = choice
             piece.confidence = conf
 
-    def _run(self, jobs, generators, counts) -> None:
+    def _run(self, jobs, generators, banned, counts) -> None:
         """jobs: (note index, window ids, [(window position, piece)]) -> fill those pieces."""
         size = self.cfg["batch_size"]
         # Windows of similar length share a batch (less padding). The sort is stable, so a
@@ -322,7 +351,7 @@ class MaskedInfillGenerator(LocalModelGenerator):
                 pieces = [piece for _, piece in sorted(targets, key=lambda t: t[0])]
                 with torch.inference_mode():
                     logits = project(self.model, states[row])
-                self._sample(logits, pieces, generators[note_index])
+                self._sample(logits, pieces, generators[note_index], banned[note_index])
 
     def _note_jobs(self, note_index: int, note: List[_Piece], only: Optional[set] = None):
         ids, slots = self._layout(note)
@@ -337,7 +366,7 @@ class MaskedInfillGenerator(LocalModelGenerator):
                 jobs.append((note_index, ids[start:end], targets))
         return jobs
 
-    def _fill_parallel(self, notes, generators, counts) -> None:
+    def _fill_parallel(self, notes, generators, banned, counts) -> None:
         rounds = self.cfg["rounds"]
         for r in range(rounds):
             if r:
@@ -348,9 +377,9 @@ class MaskedInfillGenerator(LocalModelGenerator):
                     for piece in sorted(masked, key=lambda p: p.confidence)[:n]:
                         piece.fill = None
             jobs = [job for i, note in enumerate(notes) for job in self._note_jobs(i, note)]
-            self._run(jobs, generators, counts)
+            self._run(jobs, generators, banned, counts)
 
-    def _fill_iterative(self, notes, generators, counts) -> None:
+    def _fill_iterative(self, notes, generators, banned, counts) -> None:
         spans = [self._mask_spans(note) for note in notes]
         while any(spans):
             jobs = []
@@ -358,7 +387,7 @@ class MaskedInfillGenerator(LocalModelGenerator):
                 if spans[i]:
                     span = spans[i].pop(0)
                     jobs += self._note_jobs(i, note, only={id(p) for p in span})
-            self._run(jobs, generators, counts)
+            self._run(jobs, generators, banned, counts)
 
     @staticmethod
     def _mask_spans(note: List[_Piece]) -> List[List[_Piece]]:
