@@ -132,3 +132,16 @@ def test_train_ner_command_trains_and_refuses_an_unknown_encoder(tmp_path, demo_
     assert result.exit_code == 1
     assert "'no-such-encoder' is neither a directory nor an installed model package" in flat(result.output)
     assert not (tmp_path / "t").exists()
+
+
+
+def test_the_cli_and_evaluators_import_without_transformers_model_code():
+    # transformers' model and generation classes take seconds to import (6 s of the CLI's 11 s on
+    # the 2-core machine): they load with a model, not with `--help`, the demo corpus or a report.
+    code = (
+        "import sys, spacy_synthnotes.cli, spacy_synthnotes.privacy, spacy_synthnotes.utility\n"
+        "prefixes = ('transformers.models', 'transformers.generation', 'transformers.modeling_utils')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(prefixes)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

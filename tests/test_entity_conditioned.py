@@ -497,3 +497,8 @@ def test_causal_scorer_matches_a_manual_computation(causal_model):
     assert scorer.secret_losses(prefix, [secret], suffix)[0] == pytest.approx(manual, rel=1e-4)
     mean = -sum(float(logp[i - 1, ids[i]]) for i in range(1, len(ids))) / (len(ids) - 1)
     assert scorer.losses([prefix + secret + suffix])[0] == pytest.approx(mean, rel=1e-4)
+    # In a batch of texts of other lengths (batched by length), each keeps its own loss.
+    texts = ["Seen today.", prefix + secret + suffix, "Follow up in two weeks with the clinic."]
+    together = scorer.losses(texts)
+    assert together[1] == pytest.approx(mean, rel=1e-4)
+    assert together == pytest.approx([scorer.losses([t])[0] for t in texts], rel=1e-4)

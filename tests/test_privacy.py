@@ -29,6 +29,7 @@ from spacy_synthnotes.privacy import (
 )
 from spacy_synthnotes.privacy.canaries import exposure, planted_texts
 from spacy_synthnotes.privacy.mia import NgramModel
+from spacy_synthnotes.privacy.scoring import length_batches
 from spacy_synthnotes.privacy.stats import attack_summary, proportion
 from spacy_synthnotes.privacy.text import SuffixAutomaton
 from spacy_synthnotes.readers import DocBinCorpus
@@ -196,6 +197,25 @@ def test_exposure_of_a_memorized_secret_is_maximal():
     row = result["canaries"][0]
     assert row["rank"] == 1 and row["exposure"] == pytest.approx(math.log2(256))
     assert row["exposure_extrapolated"] > 8
+
+
+def test_length_batches_cover_every_row_once_shortest_first():
+    lengths = [5, 1, 9, 3, 3, 7, 2]
+    batches = list(length_batches(lengths, 3))
+    assert batches == [[1, 6, 3], [4, 0, 5], [2]]
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert list(length_batches([], 4)) == []
+
+
+def test_masked_scorer_gives_each_text_its_own_loss_in_a_mixed_batch(memorizing_model, demo_dir, blank):
+    # Rows are batched by length, not in order: every loss must still go back to its own text.
+    scorer = load_scorer(memorizing_model, batch_size=4)
+    texts = [d.text for d in DocBinCorpus(demo_dir / "test.spacy", limit=4).docs(blank)]
+    texts = [texts[0], "Pt stable.", texts[1][:200], texts[2], "BP 120/80, HR 72."]
+    together = scorer.losses(texts)
+    alone = [scorer.losses([text])[0] for text in texts]
+    assert len(set(np.round(alone, 3))) == len(texts)  # distinct, so a mix-up could not pass
+    assert together == pytest.approx(alone, rel=1e-4)
 
 
 def test_canaries_are_seeded_and_planted_as_asked(tmp_path):

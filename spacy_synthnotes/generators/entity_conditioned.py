@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import srsly
+import torch
 from spacy.util import registry
 
 from .base import DROP, KEEP, PHI, EntitySpec, NotePlan, Segment, Synthesis
@@ -44,14 +45,6 @@ from .entity_format import (
 )
 from .line_templates import merge_lines, template_lines
 from .local_model import LocalModelGenerator
-
-try:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessor, LogitsProcessorList
-except ImportError as err:  # pragma: no cover - torch and transformers are dependencies
-    raise ImportError(
-        "EntityConditioned needs torch and transformers: pip install torch transformers"
-    ) from err
 
 PRIVACY_FILE = "privacy.json"
 DP_FLAG = "synthnotes_dp"  # set in the model's config.json by train-causal when trained with DP
@@ -73,50 +66,6 @@ def load_privacy(path: Path, config) -> Optional[Dict[str, Any]]:
             ) from None
         return record
     return None
-
-
-class EntityForcing(LogitsProcessor):
-    """Constrained decoding: writes plan entities verbatim inside markers (see module doc)."""
-
-    def __init__(
-        self,
-        entity_ids: List[List[List[int]]],
-        prompt_length: int,
-        max_length: int,
-        open_id: int,
-        close_id: int,
-        end_ids: Sequence[int],
-    ):
-        self.entity_ids, self.prompt_length, self.max_length = entity_ids, prompt_length, max_length
-        self.open_id, self.close_id, self.end_ids = open_id, close_id, list(end_ids)
-
-    def __call__(self, input_ids: "torch.LongTensor", scores: "torch.FloatTensor") -> "torch.FloatTensor":
-        remaining = self.max_length - input_ids.shape[1]
-        for row in range(input_ids.shape[0]):
-            entities = self.entity_ids[row]
-            generated = input_ids[row, self.prompt_length :].tolist()
-            opens = [i for i, t in enumerate(generated) if t == self.open_id]
-            if opens and self.close_id not in generated[opens[-1] :]:
-                index = len(opens) - 1
-                target = (entities[index] if index < len(entities) else []) + [self.close_id]
-                written = len(generated) - opens[-1] - 1
-                self._force(scores, row, target[min(written, len(target) - 1)])
-                continue
-            scores[row, self.close_id] = -float("inf")
-            left = entities[len(opens) :]
-            if not left:
-                scores[row, self.open_id] = -float("inf")
-                continue
-            scores[row, self.end_ids] = -float("inf")
-            if remaining <= sum(len(e) + 2 for e in left) + 1:
-                self._force(scores, row, self.open_id)
-        return scores
-
-    @staticmethod
-    def _force(scores: "torch.FloatTensor", row: int, token: int) -> None:
-        keep = scores[row, token].clone()
-        scores[row] = -float("inf")
-        scores[row, token] = keep if torch.isfinite(keep) else 0.0
 
 
 class EntityConditionedGenerator(LocalModelGenerator):
@@ -193,6 +142,8 @@ class EntityConditionedGenerator(LocalModelGenerator):
     expected = "causal-LM directory (config.json, weights and tokenizer files)"
 
     def read(self, path: Path):
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         return AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True), tokenizer
 
@@ -313,6 +264,10 @@ class EntityConditionedGenerator(LocalModelGenerator):
         end_ids = [tok.convert_tokens_to_ids(END)] + (
             [tok.eos_token_id] if tok.eos_token_id is not None else []
         )
+        from transformers import LogitsProcessorList
+
+        from .entity_forcing import EntityForcing
+
         processors = LogitsProcessorList()
         if self.cfg["constrained"]:
             entity_ids = [

@@ -41,7 +41,6 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy
 import srsly
-from scipy.stats import norm
 
 from .base import Segment
 from .line_templates import LineTemplate
@@ -195,6 +194,8 @@ def release_contexts(
     for templates in line_units if lines else ():
         ordered = sorted(set(templates))
         line_counts.update(ordered if len(ordered) <= lines else chooser.sample(ordered, lines))
+    from scipy.stats import norm  # here: scipy.stats takes a second to import, and only a release needs it
+
     sigma = noise_multiplier * keys_per_unit**0.5
     threshold = 1 + sigma * float(norm.isf(delta / keys_per_unit))
     noise = numpy.random.default_rng(seed)

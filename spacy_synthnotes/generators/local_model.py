@@ -12,7 +12,9 @@ from .surrogate import SurrogateGenerator
 class LocalModelGenerator:
     """Base of MaskedInfill and EntityConditioned: the model directory is `cfg["model"]`.
 
-    Subclasses implement `read(path)` (load model and tokenizer; any exception
+    Subclasses implement `read(path)` (load model and tokenizer, importing
+    transformers' model classes there: they take seconds to import, and a
+    pipeline without a model never needs them; any exception but an ImportError
     becomes a clear error naming the directory) and may override `loaded`
     (checks and derived state). `to_disk` writes the model into the pipeline,
     so a saved pipeline does not depend on the source directory.
@@ -40,6 +42,8 @@ class LocalModelGenerator:
             raise ValueError(f"{self.kind} {path} is not a directory")
         try:
             model, tokenizer = self.read(path)
+        except ImportError:  # a broken install, not a bad directory
+            raise
         except Exception as err:  # transformers raises OSError, ValueError, safetensors errors...
             raise ValueError(
                 f"{self.kind} {path} is not a loadable {self.expected}: {type(err).__name__}: {err}"

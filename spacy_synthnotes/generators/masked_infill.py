@@ -21,20 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
+import torch
 from spacy.util import registry
 
 from ..surrogates import like_case
 from .base import DROP, PHI, NotePlan, Segment, Synthesis
 from .local_model import LocalModelGenerator
 from .mlm_head import project, states_at
-
-try:  # torch and transformers are install requirements; fail with a clear message if broken
-    import torch
-    from transformers import AutoModelForMaskedLM, AutoTokenizer
-except ImportError as err:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "The MaskedInfill generator needs torch and transformers: pip install torch==2.13.0 transformers"
-    ) from err
 
 FILLS = ("parallel", "iterative")
 _LETTERS = re.compile(r"[^\W\d_]+")
@@ -130,6 +123,8 @@ class MaskedInfillGenerator(LocalModelGenerator):
     expected = "masked-LM directory (config.json, weights and tokenizer files)"
 
     def read(self, path: Path):
+        from transformers import AutoModelForMaskedLM, AutoTokenizer
+
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         return AutoModelForMaskedLM.from_pretrained(str(path), local_files_only=True), tokenizer
 
