@@ -225,6 +225,10 @@ class EntityConditionedGenerator(LocalModelGenerator):
         return groups
 
     def _batch(self, plans: Sequence[NotePlan]) -> List[Synthesis]:
+        from transformers import LogitsProcessorList  # with the model: seconds to import
+
+        from .entity_forcing import EntityForcing
+
         tok, model, n = self.tokenizer, self.model, self.cfg["num_candidates"]
         context = getattr(model.config, "max_position_embeddings", 2048)
         owners, specs, prompts, left_out, templated = [], [], [], [], []
@@ -264,10 +268,6 @@ class EntityConditionedGenerator(LocalModelGenerator):
         end_ids = [tok.convert_tokens_to_ids(END)] + (
             [tok.eos_token_id] if tok.eos_token_id is not None else []
         )
-        from transformers import LogitsProcessorList
-
-        from .entity_forcing import EntityForcing
-
         processors = LogitsProcessorList()
         if self.cfg["constrained"]:
             entity_ids = [
