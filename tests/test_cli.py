@@ -134,7 +134,6 @@ def test_train_ner_command_trains_and_refuses_an_unknown_encoder(tmp_path, demo_
     assert not (tmp_path / "t").exists()
 
 
-
 def test_the_cli_and_evaluators_import_without_transformers_model_code():
     # transformers' model and generation classes take seconds to import (6 s of the CLI's 11 s on
     # the 2-core machine): they load with a model, not with `--help`, the demo corpus or a report.

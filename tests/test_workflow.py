@@ -117,6 +117,9 @@ def test_causal_workflow_runs_end_to_end(tmp_path):
     assert set(utility["conditions"]) == {
         "real", "synthetic:entity_conditioned", "real+synthetic:entity_conditioned"
     }  # fmt: skip
+    assert utility["settings"]["min_ratio"] == 0.9  # the target for DP notes at epsilon 8, not MaskedInfill's
+    ratio = next(v for v in utility["verdicts"] if v["metric"] == "f1_ratio:entity_conditioned")
+    assert ratio["threshold"] == 0.9 and "target >= 0.9" in ratio["text"]
     report = srsly.read_json(project / "metrics" / "report_causal" / "report.json")
     assert report["generators"]["entity_conditioned"]["dp"]["epsilon"] == pytest.approx(8.0, abs=0.05)
     assert "eps 8.0" in (project / "metrics" / "report_causal" / "report.html").read_text()
