@@ -14,6 +14,7 @@ import srsly
 from conftest import make_doc
 from typer.testing import CliRunner
 
+from spacy_synthnotes.batching import length_batches
 from spacy_synthnotes.cli import app
 from spacy_synthnotes.privacy import (
     PrivacyInputs,
@@ -29,7 +30,6 @@ from spacy_synthnotes.privacy import (
 )
 from spacy_synthnotes.privacy.canaries import exposure, planted_texts
 from spacy_synthnotes.privacy.mia import NgramModel
-from spacy_synthnotes.privacy.scoring import length_batches
 from spacy_synthnotes.privacy.stats import attack_summary, proportion
 from spacy_synthnotes.privacy.text import SuffixAutomaton
 from spacy_synthnotes.readers import DocBinCorpus

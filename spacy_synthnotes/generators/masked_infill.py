@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 import torch
 from spacy.util import registry
 
+from ..batching import length_batches
 from ..surrogates import like_case
 from .base import DROP, PHI, NotePlan, Segment, Synthesis
 from .local_model import LocalModelGenerator
@@ -332,12 +333,10 @@ class MaskedInfillGenerator(LocalModelGenerator):
 
     def _run(self, jobs, generators, banned, counts) -> None:
         """jobs: (note index, window ids, [(window position, piece)]) -> fill those pieces."""
-        size = self.cfg["batch_size"]
-        # Windows of similar length share a batch (less padding). The sort is stable, so a
-        # note's windows keep their order and each note's samples depend on the note alone.
-        jobs = sorted(jobs, key=lambda job: len(job[1]))
-        for start in range(0, len(jobs), size):
-            chunk = jobs[start : start + size]
+        # Windows of similar length share a batch. The sort is stable, so a note's windows
+        # keep their order and each note's samples depend on the note alone.
+        for batch in length_batches([len(ids) for _, ids, _ in jobs], self.cfg["batch_size"]):
+            chunk = [jobs[i] for i in batch]
             positions = [sorted(position for position, _ in targets) for _, _, targets in chunk]
             states = self._forward([ids for _, ids, _ in chunk], positions)
             for row, (note_index, _, targets) in enumerate(chunk):
