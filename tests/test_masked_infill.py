@@ -303,6 +303,20 @@ def test_states_projected_per_window_are_the_models_logits(tiny_model):
         assert torch.allclose(logits_at(model, ids, attention, select), full, atol=1e-5)
 
 
+def test_encoder_inputs_lay_out_cls_pieces_sep_and_select_piece_columns():
+    from types import SimpleNamespace
+
+    from spacy_synthnotes.generators.mlm_head import encoder_inputs, piece_select
+
+    tok = SimpleNamespace(pad_token_id=0, cls_token_id=2, sep_token_id=3)
+    input_ids, attention = encoder_inputs(tok, [[7, 8, 9], [5]])
+    assert input_ids.tolist() == [[2, 7, 8, 9, 3], [2, 5, 3, 0, 0]]
+    assert attention.tolist() == [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]
+    select = piece_select(input_ids, [[0, 2], []])
+    # Piece i of a row is column i + 1; the selected columns hold exactly those pieces.
+    assert input_ids[select].tolist() == [7, 9]
+
+
 def test_pipeline_directory_is_self_contained(tiny_model, test_docs, tmp_path):
     model_copy = tmp_path / "model"
     shutil.copytree(tiny_model, model_copy)

@@ -28,7 +28,7 @@ from ..batching import length_batches
 from ..surrogates import like_case
 from .base import DROP, PHI, NotePlan, Segment, Synthesis
 from .local_model import LocalModelGenerator
-from .mlm_head import project, states_at
+from .mlm_head import encoder_inputs, piece_select, project, states_at
 
 FILLS = ("parallel", "iterative")
 _LETTERS = re.compile(r"[^\W\d_]+")
@@ -282,16 +282,8 @@ class MaskedInfillGenerator(LocalModelGenerator):
         The vocabulary projection is left to the caller, one window at a time: a batch's logits
         at once would be (masks in the batch) x (vocabulary) floats, hundreds of MB at peak.
         """
-        tok = self.tokenizer
-        width = max(len(ids) for ids in batch) + 2
-        input_ids = torch.full((len(batch), width), tok.pad_token_id, dtype=torch.long)
-        attention = torch.zeros((len(batch), width), dtype=torch.long)
-        select = torch.zeros((len(batch), width), dtype=torch.bool)
-        for row, ids in enumerate(batch):
-            seq = [tok.cls_token_id, *ids, tok.sep_token_id]
-            input_ids[row, : len(seq)] = torch.tensor(seq)
-            attention[row, : len(seq)] = 1
-            select[row, [p + 1 for p in positions[row]]] = True
+        input_ids, attention = encoder_inputs(self.tokenizer, batch)
+        select = piece_select(input_ids, positions)
         with torch.inference_mode():
             states = states_at(self.model, input_ids, attention, select)
         # Rows of `select` are visited in order, and positions within a row ascending.

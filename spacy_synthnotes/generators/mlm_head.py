@@ -4,9 +4,36 @@ The vocabulary projection is most of a small masked LM's cost (a 30k-word
 vocabulary against a 384-wide encoder); training and infilling need it only at
 masked positions. BERT-family models (`model.cls`) are projected there alone;
 other masked LMs fall back to the full forward pass.
+
+`encoder_inputs` and `piece_select` lay rows of word-piece ids out as the
+encoder reads them, `[CLS] ids [SEP]`, so piece i of a row is column i + 1.
 """
 
+from typing import Sequence, Tuple
+
 import torch
+
+
+def encoder_inputs(tokenizer, rows: Sequence[Sequence[int]]) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Each row as `[CLS] ids [SEP]`, right-padded to the longest.
+
+    RETURNS (Tuple[torch.Tensor, torch.Tensor]): input_ids and attention_mask, (len(rows), longest + 2).
+    """
+    width = max((len(ids) for ids in rows), default=0) + 2
+    input_ids = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)
+    attention = torch.zeros((len(rows), width), dtype=torch.long)
+    for row, ids in enumerate(rows):
+        input_ids[row, : len(ids) + 2] = torch.tensor([tokenizer.cls_token_id, *ids, tokenizer.sep_token_id])
+        attention[row, : len(ids) + 2] = 1
+    return input_ids, attention
+
+
+def piece_select(input_ids: torch.Tensor, positions: Sequence[Sequence[int]]) -> torch.Tensor:
+    """True at the columns of `encoder_inputs` that hold each row's pieces at `positions`."""
+    select = torch.zeros_like(input_ids, dtype=torch.bool)
+    for row, row_positions in enumerate(positions):
+        select[row, [p + 1 for p in row_positions]] = True
+    return select
 
 
 def _head(model):

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..batching import length_batches
-from ..generators.mlm_head import logits_at
+from ..generators.mlm_head import encoder_inputs, logits_at, piece_select
 
 
 class LossScorer(Protocol):
@@ -41,26 +41,20 @@ class MaskedLMScorer:
         self.rotations, self.batch_size = rotations, batch_size
         self.width = min(getattr(model.config, "max_position_embeddings", 512), 512) - 2
 
+    def _masked(self, ids: List[int], positions: List[int]) -> List[int]:
+        out = list(ids)
+        for i in positions:
+            out[i] = self.tokenizer.mask_token_id
+        return out
+
     def _nll(self, rows: List[Tuple[List[int], List[int]]]) -> List[float]:
         """For each (piece ids, positions to mask), the summed NLL of those pieces, all masked at once."""
         out = [0.0] * len(rows)
-        tok = self.tokenizer
         for batch in length_batches([len(ids) for ids, _ in rows], self.batch_size):
             chunk = [rows[i] for i in batch]
-            width = max(len(ids) for ids, _ in chunk) + 2
-            input_ids = torch.full((len(chunk), width), tok.pad_token_id, dtype=torch.long)
-            attention = torch.zeros_like(input_ids)
-            select = torch.zeros_like(input_ids, dtype=torch.bool)
-            targets: List[int] = []
-            for r, (ids, masked) in enumerate(chunk):
-                seq = [tok.cls_token_id, *ids, tok.sep_token_id]
-                input_ids[r, : len(seq)] = torch.tensor(seq)
-                attention[r, : len(seq)] = 1
-                for i in masked:
-                    input_ids[r, i + 1] = tok.mask_token_id
-                    select[r, i + 1] = True
-            for ids, masked in chunk:
-                targets += [ids[i] for i in sorted(masked)]
+            input_ids, attention = encoder_inputs(self.tokenizer, [self._masked(*row) for row in chunk])
+            select = piece_select(input_ids, [masked for _, masked in chunk])
+            targets = [ids[i] for ids, masked in chunk for i in sorted(masked)]
             with torch.inference_mode():
                 logits = logits_at(self.model, input_ids, attention, select)
                 nll = torch.nn.functional.cross_entropy(logits, torch.tensor(targets), reduction="none")

@@ -20,7 +20,7 @@ from thinc.api import Config
 from transformers import AutoModelForMaskedLM, AutoTokenizer, BertConfig, BertForMaskedLM, BertTokenizerFast
 from wasabi import msg
 
-from ..generators.mlm_head import logits_at
+from ..generators.mlm_head import encoder_inputs, logits_at
 from ..privacy.canaries import CANARY_FILE, save_canaries
 from .common import load_config, resolve_init, training_notes  # noqa: F401 (load_config: public here)
 from .corpus import TrainingNote
@@ -66,12 +66,10 @@ def mask_batch(
     examples: List[Example], tokenizer, mask_rate: float, rng: random.Random
 ) -> Dict[str, torch.Tensor]:
     """Whole-word masking; the words of an entity are masked together (whole-entity masking)."""
-    width = max(len(ids) for ids, _, _ in examples) + 2
-    input_ids = torch.full((len(examples), width), tokenizer.pad_token_id, dtype=torch.long)
-    labels = torch.full((len(examples), width), -100, dtype=torch.long)
-    attention = torch.zeros((len(examples), width), dtype=torch.long)
+    sequences: List[List[int]] = []
+    targets: List[List[int]] = []
     vocab = len(tokenizer)
-    for row, (ids, words, entity) in enumerate(examples):
+    for ids, words, entity in examples:
         # Units: each word outside entities, each run of entity pieces.
         units: List[List[int]] = []
         for i, word in enumerate(words):
@@ -92,10 +90,12 @@ def mask_batch(
                     seq[i] = tokenizer.mask_token_id
                 elif action < 0.9:
                     seq[i] = rng.randrange(vocab)
-        full = [tokenizer.cls_token_id, *seq, tokenizer.sep_token_id]
-        input_ids[row, : len(full)] = torch.tensor(full)
-        labels[row, 1 : len(ids) + 1] = torch.tensor(target)
-        attention[row, : len(full)] = 1
+        sequences.append(seq)
+        targets.append(target)
+    input_ids, attention = encoder_inputs(tokenizer, sequences)
+    labels = torch.full_like(input_ids, -100)
+    for row, target in enumerate(targets):
+        labels[row, 1 : len(target) + 1] = torch.tensor(target)
     return {"input_ids": input_ids, "attention_mask": attention, "labels": labels}
 
 
