@@ -2,7 +2,7 @@
 
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import spacy
 import srsly
@@ -396,6 +396,24 @@ def parse_named_paths(values: List[str], option: str) -> Dict[str, Path]:
     return named
 
 
+def parse_min_ratios(values: List[str]) -> Tuple[float, Dict[str, float]]:
+    """`--min-ratio` values: a bare NUMBER is the target of every set, NAME=NUMBER one set's."""
+    from .utility.evaluate import DEFAULT_MIN_RATIO
+
+    default, named = DEFAULT_MIN_RATIO, {}
+    for value in values:
+        name, _, number = value.rpartition("=")
+        try:
+            ratio = float(number)
+        except ValueError:
+            msg.fail("--min-ratio takes NUMBER or NAME=NUMBER", value, exits=1)
+        if name:
+            named[name] = ratio
+        else:
+            default = ratio
+    return default, named
+
+
 @app.command("evaluate-utility", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def evaluate_utility_cli(
     ctx: typer.Context,
@@ -432,7 +450,12 @@ def evaluate_utility_cli(
         help="Synthetic notes added to a fraction of the real ones: 'same' (made from those real notes, as "
         "the augmenter adds them) or 'all' (every synthetic note, as a hospital would share them)",
     ),
-    min_ratio: float = typer.Option(0.95, "--min-ratio", help="F1(synthetic)/F1(real) to pass"),
+    min_ratio: List[str] = typer.Option(
+        [],
+        "--min-ratio",
+        help="F1(synthetic)/F1(real) to pass: a number for every set (default 0.95), or NAME=NUMBER for one "
+        "set (repeatable, e.g. --min-ratio entity_conditioned=0.9)",
+    ),
     seed: int = typer.Option(0, "--seed"),
     repeats: int = typer.Option(
         1, "--repeats", help="Trainings per condition (seeds seed, seed+1, ...); verdicts use the means"
@@ -446,6 +469,7 @@ def evaluate_utility_cli(
     from .utility.evaluate import evaluate_utility, load_utility_inputs
 
     named = parse_named_paths(synthetic, "--synthetic")
+    default_ratio, min_ratios = parse_min_ratios(min_ratio)
     try:
         steps = [float(f) for f in fractions.split(",") if f.strip()]
     except ValueError:
@@ -463,7 +487,8 @@ def evaluate_utility_cli(
             augment=augment,
             schedule=schedule,
             pool=pool,
-            min_ratio=min_ratio,
+            min_ratio=default_ratio,
+            min_ratios=min_ratios,
             seed=seed,
             repeats=repeats,
             n_process=n_process,

@@ -109,6 +109,25 @@ def test_text_measures_per_generator(utility_run):
     assert text["real"]["fluency"]["perplexity"] > 1 and text["surrogate"]["self_bleu"] > 0
 
 
+def test_each_synthetic_set_is_checked_against_its_own_min_ratio(utility_run):
+    import copy
+
+    from spacy_synthnotes.utility.evaluate import utility_verdicts
+
+    result = copy.deepcopy(utility_run["result"])
+    assert result["settings"]["min_ratios"] == {"surrogate": 0.95, "blank": 0.95}  # the default for each
+    surrogate = result["ratios"]["surrogate"]["all"]
+    result["settings"]["min_ratios"] = {"surrogate": surrogate + 0.01, "blank": 0.0}
+    verdicts = {v["metric"]: v for v in utility_verdicts(result)}
+    assert verdicts["f1_ratio:surrogate"]["pass"] is False
+    assert verdicts["f1_ratio:surrogate"]["threshold"] == surrogate + 0.01
+    assert (
+        verdicts["f1_ratio:blank"]["pass"] is True and "target >= 0.0" in verdicts["f1_ratio:blank"]["text"]
+    )
+    del result["settings"]["min_ratios"]  # a utility.json written before min_ratios: the one min_ratio
+    assert {v["metric"]: v for v in utility_verdicts(result)}["f1_ratio:blank"]["threshold"] == 0.95
+
+
 def test_repeated_trainings_report_each_seed_and_verdicts_use_the_means(utility_run, tmp_path):
     import statistics
     from dataclasses import replace
@@ -307,6 +326,14 @@ def test_evaluate_utility_cli_checks_its_inputs(utility_run, tmp_path):
     assert pool.exit_code == 1 and "pool must be one of" in " ".join(pool.output.split())
     workers = runner.invoke(app, [*base, "--synthetic", str(path / "blank.jsonl"), "--n-process", "0"])
     assert workers.exit_code == 1 and "n_process must be >= 1, got 0" in " ".join(workers.output.split())
+    ratio = runner.invoke(app, [*base, "--synthetic", str(path / "blank.jsonl"), "--min-ratio", "blank=high"])
+    assert ratio.exit_code == 1 and "--min-ratio takes NUMBER or NAME=NUMBER" in " ".join(
+        ratio.output.split()
+    )
+    other = runner.invoke(app, [*base, "--synthetic", str(path / "blank.jsonl"), "--min-ratio", "causal=0.9"])
+    assert other.exit_code == 1 and "min_ratios names ['causal'], not synthetic sets: ['blank']" in " ".join(
+        other.output.split()
+    )
 
 
 @pytest.mark.slow
