@@ -24,7 +24,7 @@ from .generators.surrogate import SurrogateGenerator
 from .labels import DEFAULT_PHI_LABELS
 from .phi.patterns import Match
 from .phi.residual import MODES as RESIDUAL_MODES
-from .phi.residual import merge_plain, residual_matches, scrub
+from .phi.residual import merge_plain, residual_matches, scrub, source_phi
 
 DEFAULT_CONFIG_STR = f"""
 [synth_notes]
@@ -113,7 +113,8 @@ class SynthNotes:
             kept, instead of carrying its text over without an entity.
         residual_check (str): After generation, scan the synthetic text for
             identifier-shaped strings (dates, contacts, IDs, addresses, ages over
-            89, and with `residual_names` names in context) that are not an entity
+            89, and with `residual_names` names in context) and for the source
+            note's own PHI strings (whole words, any case), outside the entities
             the pipe wrote: "replace" them by surrogates, "drop" the note
             (`doc._.synthetic` is None), or "off".
         residual_names (bool): Include the name heuristics in the residual check.
@@ -220,8 +221,9 @@ class SynthNotes:
         mode = self.cfg["residual_check"]
         if mode == "off":
             return []
+        own = source_phi(plan)
         if mode == "drop":
-            return residual_matches(merge_plain(output.segments), names=self.cfg["residual_names"])
+            return residual_matches(merge_plain(output.segments), names=self.cfg["residual_names"], own=own)
         surrogates_for = getattr(self.generator, "surrogates_for", None)
         if surrogates_for is None:
             # Generators without their own surrogate table: a surrogate generator, made on first need.
@@ -230,7 +232,9 @@ class SynthNotes:
             surrogates_for = self._fallback_surrogates.surrogates_for
         table = surrogates_for(plan)
         table.avoid(s.text for s in output.segments if s.label is not None)
-        output.segments, found = scrub(output.segments, table.replace, names=self.cfg["residual_names"])
+        output.segments, found = scrub(
+            output.segments, table.replace, names=self.cfg["residual_names"], own=own
+        )
         return found
 
     def assemble(self, plan: NotePlan, output: Synthesis):

@@ -479,6 +479,59 @@ def test_residual_check_cleans_phi_the_upstream_ner_missed():
         spacy.blank("en").add_pipe("synth_notes", config={"residual_check": "maybe"})
 
 
+def test_phi_strings_and_their_whole_word_occurrences_by_hand():
+    from spacy_synthnotes.phi.strings import find_phi_strings, phi_strings
+
+    text = "Ms. Lisa Jones, Dr. Wall. Chest wall pain. Seen by Al."
+    phi = [(4, 14, "PATIENT"), (20, 24, "DOCTOR"), (51, 53, "DOCTOR")]
+    strings = phi_strings(text, phi, [(4, 14), (20, 24), (26, 41), (51, 53)])
+    # "wall" occurs outside the PHI only inside the entity "Chest wall pain": still a PHI string. "Al" is
+    # shorter than 3 characters. Without that entity, "wall" is also plain text and not identifying.
+    assert strings == {"lisa jones": ("PATIENT", "Lisa Jones"), "wall": ("DOCTOR", "Wall")}
+    assert phi_strings(text, phi, [(4, 14), (20, 24), (51, 53)]) == {"lisa jones": ("PATIENT", "Lisa Jones")}
+    written = "LISA JONES, walls; a wall. Lisa  Jones's"
+    assert find_phi_strings(written, strings) == [(0, 10, "PATIENT"), (21, 25, "DOCTOR"), (27, 38, "PATIENT")]
+    assert find_phi_strings(written, {}) == []
+
+
+class FreeTextWriter:
+    """Writes the source note's PHI words as plain text, as a causal LM writes common names."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __call__(self, plans):
+        from spacy_synthnotes.generators.base import Segment, Synthesis
+
+        return [Synthesis([Segment(self.text)], {}) for _ in plans]
+
+
+def test_residual_check_replaces_the_source_notes_own_phi_written_as_plain_text():
+    from spacy_synthnotes.phi.residual import source_phi
+    from spacy_synthnotes.pipe import SynthNotes
+
+    source = "Ms. Jones seen by Dr. Smith. Chest wall pain. Wall motion normal."
+    nlp = spacy.blank("en")
+    doc = make_doc(nlp, source, [("Jones", "PATIENT"), ("Smith", "DOCTOR"), ("Chest wall pain", "PROBLEM")])
+    written = "pirin jones \nSMITH note. wall motion; Jonesboro."
+    pipe = SynthNotes(nlp, generator=FreeTextWriter(written), phi_labels=["PATIENT", "DOCTOR"], seed=2)
+    synthetic = pipe(doc)._.synthetic
+    words = synthetic.text.casefold().split()
+    assert "jones" not in words and "smith" not in words and "jonesboro." in words
+    assert "wall motion;" in synthetic.text  # the source writes "Wall motion" too: not its PHI there
+    assert [e.label_ for e in synthetic.ents] == ["PATIENT", "DOCTOR"]
+    assert pipe(doc)._.synthetic_report["residual_phi"] == 2
+    # Consistent: the surrogate of plain "jones" is the note's surrogate for its patient Jones.
+    plan = pipe.plan(doc)
+    table = pipe._fallback_surrogates.surrogates_for(plan)
+    assert synthetic.ents[0].text.casefold() == table.replace("jones", "PATIENT").casefold()
+    assert set(source_phi(plan)) == {"jones", "smith"}
+    dropping = SynthNotes(
+        nlp, generator=FreeTextWriter(written), phi_labels=["PATIENT", "DOCTOR"], residual_check="drop"
+    )
+    assert dropping(doc)._.synthetic is None
+
+
 def test_scorer_matches_a_hand_computed_example():
     nlp = spacy.blank("en")
     text = "John Smith seen 3/14/2021 by Dr. Wong at Mercy Hospital, age 92."

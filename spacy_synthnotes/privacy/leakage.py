@@ -8,38 +8,8 @@ from rapidfuzz import fuzz, process
 from spacy.tokens import Doc
 
 from ..labels import DEFAULT_PHI_LABELS
+from ..phi.strings import MIN_CHARS, grams, phi_strings
 from .stats import mean_ci, proportion
-from .text import word_tokens
-
-
-def key(text: str) -> str:
-    """A PHI string or text span as compared: case-folded words and punctuation, single-spaced."""
-    return " ".join(word_tokens(text.casefold()))
-
-
-def grams(text: str, max_n: int) -> Set[str]:
-    """Every run of 1..max_n tokens of `text`, as keys (whole-word matching)."""
-    tokens = word_tokens(text.casefold())
-    return {" ".join(tokens[i : i + n]) for n in range(1, max_n + 1) for i in range(len(tokens) - n + 1)}
-
-
-def note_phi(doc: Doc, labels: Set[str], min_chars: int) -> Dict[str, Tuple[str, str]]:
-    """The distinct PHI strings of one note: key -> (label, text as written), minus strings that the
-    note also uses outside its PHI ("wall" as a surname and in "chest wall"): not identifying there."""
-    phi = {
-        key(e.text): (e.label_, e.text)
-        for e in doc.ents
-        if e.label_ in labels and len(key(e.text)) >= min_chars
-    }
-    if not phi:
-        return phi
-    text, cursor, outside = doc.text, 0, []
-    for ent in doc.ents:
-        outside.append(text[cursor : ent.start_char])
-        cursor = ent.end_char
-    outside.append(text[cursor:])
-    plain = grams("\n".join(outside), max(len(k.split()) for k in phi))
-    return {k: found for k, found in phi.items() if k not in plain}
 
 
 def phi_leakage(
@@ -49,7 +19,7 @@ def phi_leakage(
     sources: Optional[Sequence[Optional[int]]] = None,
     phi_labels: Optional[Sequence[str]] = None,
     fuzzy_threshold: float = 90.0,
-    min_chars: int = 3,
+    min_chars: int = MIN_CHARS,
     min_fuzzy_chars: int = 6,
     heldout_texts: Optional[Sequence[str]] = None,
     n_examples: int = 10,
@@ -72,7 +42,15 @@ def phi_leakage(
     RETURNS (Dict): rates with 95% intervals, per label, and examples.
     """
     labels = set(DEFAULT_PHI_LABELS if phi_labels is None else phi_labels)
-    per_note = [note_phi(doc, labels, min_chars) for doc in train_docs]
+    per_note = [
+        phi_strings(
+            doc.text,
+            [(e.start_char, e.end_char, e.label_) for e in doc.ents if e.label_ in labels],
+            [(e.start_char, e.end_char) for e in doc.ents],
+            min_chars,
+        )
+        for doc in train_docs
+    ]
     strings: Dict[str, Tuple[str, str]] = {}
     for found in per_note:
         for string, written in found.items():

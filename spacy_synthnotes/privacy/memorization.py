@@ -4,8 +4,9 @@ from typing import Dict, List, Optional, Sequence
 
 from datasketch import MinHash, MinHashLSH
 
+from ..phi.strings import word_tokens
 from .stats import mean_ci, proportion
-from .text import SuffixAutomaton, word_tokens
+from .text import SuffixAutomaton
 
 
 def shingles(tokens: Sequence[str], size: int) -> set:

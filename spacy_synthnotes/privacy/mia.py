@@ -8,9 +8,9 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics.pairwise import linear_kernel
 
+from ..phi.strings import word_tokens
 from .scoring import LossScorer
 from .stats import attack_summary
-from .text import word_tokens
 
 
 def model_membership_inference(

@@ -1,14 +1,6 @@
-"""Word tokens and exact-match statistics against a reference corpus (a suffix automaton)."""
+"""Exact-match statistics against a reference corpus (a suffix automaton)."""
 
-import re
 from typing import Dict, Hashable, Iterable, List, Sequence
-
-WORD = re.compile(r"\w+|[^\w\s]")
-
-
-def word_tokens(text: str) -> List[str]:
-    """Words and punctuation marks, case kept: the unit of verbatim n-gram matching."""
-    return WORD.findall(text)
 
 
 class SuffixAutomaton:

@@ -5,8 +5,8 @@ import random
 from collections import Counter
 from typing import Dict, Sequence, Tuple
 
+from ..phi.strings import word_tokens
 from ..privacy.stats import mean_ci, proportion
-from ..privacy.text import word_tokens
 
 
 def entity_preservation(
