@@ -1,6 +1,5 @@
 """Synthesize a corpus: read annotated notes, run the pipeline, write synthetic notes as they come."""
 
-import re
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
@@ -10,6 +9,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
 from .extensions import NOTE_META, SYNTHETIC_ALIGNMENT, SYNTHETIC_REPORT
+from .phi.strings import grams, phi_strings
 from .readers import doc_to_record, open_corpus
 
 OUTPUT_FORMATS = ("jsonl", "docbin")
@@ -33,28 +33,22 @@ def load_pipeline(name: Union[str, Path]) -> Language:
 
 
 def phi_leaks(source: Doc, synthetic_text: str, phi_labels: List[str]) -> List[Tuple[str, str]]:
-    """Source PHI strings found in the synthetic text more often than the source's own
-    non-PHI text explains.
+    """The source note's own PHI strings found in its synthetic text, by the rule of the linked leakage
+    the privacy evaluator reports (`phi.strings`): distinct strings of 3+ characters, whole words,
+    case-folded; a string the source also writes outside its entities ("wall" as a surname and in
+    "chest wall") is not counted.
 
-    A string is counted as a whole word, case-sensitively. Occurrences outside
-    PHI spans of the source are subtracted, so a state "MD" is not a leak when
-    the note also writes the credential ", MD". Numbers of at most three digits
-    (ages, days) are not counted: they collide with doses and lab values.
-    RETURNS (List[Tuple[str, str]]): (label, text) of each leaked PHI string.
+    RETURNS (List[Tuple[str, str]]): (label, text as written in the source) of each leaked string.
     """
-    phi = [e for e in source.ents if e.label_ in phi_labels]
-    masked = list(source.text)
-    for ent in phi:
-        masked[ent.start_char : ent.end_char] = " " * (ent.end_char - ent.start_char)
-    outside = "".join(masked)
-    leaks = []
-    for text, label in sorted({(e.text.strip(), e.label_) for e in phi}):
-        if not text or re.fullmatch(r"\d{1,3}", text):
-            continue
-        pattern = re.compile(rf"(?<!\w){re.escape(text)}(?!\w)")
-        if len(pattern.findall(synthetic_text)) > len(pattern.findall(outside)):
-            leaks.append((label, text))
-    return leaks
+    own = phi_strings(
+        source.text,
+        [(e.start_char, e.end_char, e.label_) for e in source.ents if e.label_ in phi_labels],
+        [(e.start_char, e.end_char) for e in source.ents],
+    )
+    if not own:
+        return []
+    found = grams(synthetic_text, max(len(k.split()) for k in own)).intersection(own)
+    return [own[k] for k in sorted(found)]
 
 
 def output_record(doc: Doc, synthetic: Doc) -> Dict[str, Any]:

@@ -33,6 +33,7 @@ from spacy_synthnotes.privacy.mia import NgramModel
 from spacy_synthnotes.privacy.stats import attack_summary, proportion
 from spacy_synthnotes.privacy.text import SuffixAutomaton
 from spacy_synthnotes.readers import DocBinCorpus
+from spacy_synthnotes.synthesize import phi_leaks
 from spacy_synthnotes.training.corpus import replace_phi
 from spacy_synthnotes.training.mlm import load_config, train_mlm
 
@@ -158,6 +159,25 @@ def test_leakage_by_hand(blank):
     # Per note, other notes' strings only: "wall" in note 0; note 1's "mary jones" is its own.
     assert result["per_note"]["synthetic"]["value"] == 0.5
     assert result["per_note"]["heldout_baseline"]["value"] == 0.0
+
+
+def test_synthesize_summary_counts_the_linked_leaks_the_evaluator_counts(blank):
+    train = [
+        make_doc(
+            blank,
+            "Pt John Smith seen in Gary, IN. Chest wall pain.",
+            [("John Smith", "PATIENT"), ("Gary", "CITY"), ("IN", "STATE")],
+        ),
+        make_doc(blank, "Dr. Wall saw Mary Jones today.", [("Wall", "DOCTOR"), ("Mary Jones", "PATIENT")]),
+    ]
+    synthetic = ["Pt Jonh Smith seen in Gary, IN. Chest wall pain.", "Dr. Lee saw MARY JONES; wall intact."]
+    leaks = [
+        phi_leaks(doc, text, ["PATIENT", "CITY", "STATE", "DOCTOR"]) for doc, text in zip(train, synthetic)
+    ]
+    # Whole words, case-folded ("MARY JONES"); "IN" is under 3 characters; "Jonh Smith" is not the string.
+    assert leaks == [[("CITY", "Gary")], [("PATIENT", "Mary Jones"), ("DOCTOR", "Wall")]]
+    linked = phi_leakage(train, synthetic, sources=[0, 1])["linked"]
+    assert linked["phi"]["k"] == sum(map(len, leaks)) == 3
 
 
 def test_reidentification_by_hand(blank):
