@@ -9,7 +9,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
 from .extensions import NOTE_META, SYNTHETIC_ALIGNMENT, SYNTHETIC_REPORT
-from .phi.strings import grams, phi_strings
+from .phi.strings import doc_phi_strings, grams
 from .readers import doc_to_record, open_corpus
 
 OUTPUT_FORMATS = ("jsonl", "docbin")
@@ -40,11 +40,7 @@ def phi_leaks(source: Doc, synthetic_text: str, phi_labels: List[str]) -> List[T
 
     RETURNS (List[Tuple[str, str]]): (label, text as written in the source) of each leaked string.
     """
-    own = phi_strings(
-        source.text,
-        [(e.start_char, e.end_char, e.label_) for e in source.ents if e.label_ in phi_labels],
-        [(e.start_char, e.end_char) for e in source.ents],
-    )
+    own = doc_phi_strings(source, phi_labels)
     if not own:
         return []
     found = grams(synthetic_text, max(len(k.split()) for k in own)).intersection(own)

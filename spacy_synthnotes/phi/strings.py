@@ -7,7 +7,9 @@ so what the check lets through is what the evaluator does not count.
 """
 
 import re
-from typing import Dict, List, Sequence, Set, Tuple
+from typing import Collection, Dict, List, Sequence, Set, Tuple
+
+from spacy.tokens import Doc
 
 WORD = re.compile(r"\w+|[^\w\s]")
 MIN_CHARS = 3
@@ -54,6 +56,18 @@ def phi_strings(
     outside.append(text[cursor:])
     plain = grams("\n".join(outside), max(len(k.split()) for k in found))
     return {k: written for k, written in found.items() if k not in plain}
+
+
+def doc_phi_strings(
+    doc: Doc, labels: Collection[str], min_chars: int = MIN_CHARS
+) -> Dict[str, Tuple[str, str]]:
+    """`phi_strings` of an annotated Doc: its entities with a label in `labels` are its PHI."""
+    return phi_strings(
+        doc.text,
+        [(e.start_char, e.end_char, e.label_) for e in doc.ents if e.label_ in labels],
+        [(e.start_char, e.end_char) for e in doc.ents],
+        min_chars,
+    )
 
 
 def find_phi_strings(text: str, strings: Dict[str, Tuple[str, str]]) -> List[Tuple[int, int, str]]:

@@ -8,7 +8,7 @@ from rapidfuzz import fuzz, process
 from spacy.tokens import Doc
 
 from ..labels import DEFAULT_PHI_LABELS
-from ..phi.strings import MIN_CHARS, grams, phi_strings
+from ..phi.strings import MIN_CHARS, doc_phi_strings, grams
 from .stats import mean_ci, proportion
 
 
@@ -42,15 +42,7 @@ def phi_leakage(
     RETURNS (Dict): rates with 95% intervals, per label, and examples.
     """
     labels = set(DEFAULT_PHI_LABELS if phi_labels is None else phi_labels)
-    per_note = [
-        phi_strings(
-            doc.text,
-            [(e.start_char, e.end_char, e.label_) for e in doc.ents if e.label_ in labels],
-            [(e.start_char, e.end_char) for e in doc.ents],
-            min_chars,
-        )
-        for doc in train_docs
-    ]
+    per_note = [doc_phi_strings(doc, labels, min_chars) for doc in train_docs]
     strings: Dict[str, Tuple[str, str]] = {}
     for found in per_note:
         for string, written in found.items():
