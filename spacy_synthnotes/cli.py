@@ -428,7 +428,10 @@ def evaluate_utility_cli(
     ),
     output: Path = typer.Option(..., "--output", "-o", help="Write utility.json here"),
     config_path: Path = typer.Option(
-        Path("configs/ner_demo.cfg"), "--config", help="spaCy NER training config (paths.train, paths.dev)"
+        Path("configs/ner_utility.cfg"),
+        "--config",
+        help="spaCy NER training config (paths.train, paths.dev); the default decays its learning rate to 0 "
+        "at --max-steps (use configs/ner_demo.cfg with --epochs)",
     ),
     max_steps: int = typer.Option(400, "--max-steps", help="Training steps of every condition"),
     epochs: int = typer.Option(

@@ -173,6 +173,50 @@ def test_repeated_trainings_report_each_seed_and_verdicts_use_the_means(utility_
         evaluate_utility(only_surrogate, config, repeats=0)
 
 
+def test_the_utility_config_is_the_demo_ner_with_a_rate_that_decays_to_zero_at_max_steps():
+    import itertools
+
+    from spacy import util
+    from thinc.api import registry
+
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    demo, decaying = (
+        util.load_config(configs / name, interpolate=False) for name in ("ner_demo.cfg", "ner_utility.cfg")
+    )
+    assert demo["training"]["optimizer"].pop("learn_rate") == 0.001
+    decaying["training"]["optimizer"].pop("learn_rate")
+    assert decaying == demo  # same architecture, batcher, seed and optimizer but for the rate
+    config = util.load_config(
+        configs / "ner_utility.cfg", overrides={"training.max_steps": 400}, interpolate=True
+    )
+    schedule = registry.resolve({"rate": config["training"]["optimizer"]["learn_rate"]})["rate"]
+    rates = list(itertools.islice(schedule, 402))
+    assert rates[0] == 0.0 and rates[20] == pytest.approx(0.002) and rates[400] == rates[401] == 0.0
+    assert all(a >= b for a, b in zip(rates[20:], rates[21:]))
+
+
+def test_a_rate_schedule_that_ends_at_max_steps_needs_a_budget_in_steps(utility_run):
+    from spacy import util
+
+    from spacy_synthnotes.utility import evaluate_utility
+    from spacy_synthnotes.utility.ner import check_budget, train_ner
+
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    for name in ("ner_utility.cfg", "ner_transformer.cfg"):
+        config = util.load_config(configs / name, interpolate=False)
+        check_budget(config, 0, name)
+        with pytest.raises(
+            ValueError, match=f"{name}: its learning-rate schedule ends at training.max_steps"
+        ):
+            check_budget(config, 2, name)
+    check_budget(util.load_config(configs / "ner_demo.cfg", interpolate=False), 2, "ner_demo.cfg")
+    inputs = utility_run["inputs"]
+    with pytest.raises(ValueError, match="needs a budget in steps"):
+        evaluate_utility(inputs, configs / "ner_utility.cfg", epochs=1)
+    with pytest.raises(ValueError, match="needs a budget in steps"):
+        train_ner(inputs.train, configs / "ner_utility.cfg", epochs=1)
+
+
 def test_sourced_from_sources_every_component_and_leaves_the_config_alone():
     from spacy import util
 
@@ -329,6 +373,14 @@ def test_evaluate_utility_cli_checks_its_inputs(utility_run, tmp_path):
     ratio = runner.invoke(app, [*base, "--synthetic", str(path / "blank.jsonl"), "--min-ratio", "blank=high"])
     assert ratio.exit_code == 1 and "--min-ratio takes NUMBER or NAME=NUMBER" in " ".join(
         ratio.output.split()
+    )
+    decaying = Path(__file__).resolve().parents[1] / "configs" / "ner_utility.cfg"
+    passes = [*base, "--synthetic", str(path / "blank.jsonl"), "--config", str(decaying), "--epochs", "2"]
+    epochs = runner.invoke(app, passes)
+    assert (
+        epochs.exit_code == 1
+        and "ner_utility.cfg: its learning-rate schedule ends at training.max_steps"
+        in (" ".join(epochs.output.split()))
     )
     other = runner.invoke(app, [*base, "--synthetic", str(path / "blank.jsonl"), "--min-ratio", "causal=0.9"])
     assert other.exit_code == 1 and "min_ratios names ['causal'], not synthetic sets: ['blank']" in " ".join(

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import spacy
+from spacy import util
 from spacy.tokens import Doc
 
 from ..labels import PHI_CATEGORIES
@@ -32,6 +33,7 @@ from ..sharded import read_synthetic
 from .ner import (
     ALL,
     CLINICAL,
+    check_budget,
     headline_f1,
     headline_sd,
     nested_subsets,
@@ -161,8 +163,9 @@ def evaluate_utility(
 ) -> Dict[str, Any]:
     """Train and score every condition; return the JSON-ready result with verdict lines.
 
-    config_path: spaCy NER training config reading `paths.train`/`paths.dev` (configs/ner_demo.cfg,
-        or configs/ner_transformer.cfg with `paths.transformer` set through `overrides`).
+    config_path: spaCy NER training config reading `paths.train`/`paths.dev` (configs/ner_utility.cfg,
+        configs/ner_demo.cfg, or configs/ner_transformer.cfg with `paths.transformer` set through
+        `overrides`).
     max_steps / epochs: the training budget of every condition (see `train_ner`).
     augment: the generator whose notes augment the learning curve (default: the last non-baseline one).
     schedule: how real and synthetic notes are combined: "mixed" or "synthetic-first" (module doc).
@@ -178,6 +181,7 @@ def evaluate_utility(
     """
     if not inputs.synthetic:
         raise ValueError("give at least one synthetic set")
+    check_budget(util.load_config(config_path, interpolate=False), epochs, config_path)
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     if schedule not in SCHEDULES:

@@ -150,6 +150,20 @@ def sourced_from(config: Config, init: Path) -> Config:
     return config
 
 
+def check_budget(config: Config, epochs: int, config_path: Union[str, Path]) -> None:
+    """Raise ValueError when `epochs` is the budget but the (uninterpolated) `config`'s learning rate is
+    a schedule that ends at `training.max_steps`: with a budget in passes max_steps is 0, and such a
+    schedule (configs/ner_utility.cfg, configs/ner_transformer.cfg) would stop learning after its
+    warm-up."""
+    rate = config["training"]["optimizer"].get("learn_rate")
+    if epochs and isinstance(rate, dict) and any("${training.max_steps}" in str(v) for v in rate.values()):
+        raise ValueError(
+            f"{config_path}: its learning-rate schedule ends at training.max_steps, so it needs a budget "
+            "in steps (--max-steps), not --epochs; use a constant-rate config such as configs/ner_demo.cfg "
+            "for a budget in passes"
+        )
+
+
 def train_ner(
     docs: Sequence[Doc],
     config_path: Union[str, Path],
@@ -186,6 +200,7 @@ def train_ner(
             "system.seed": seed,
         }
         config = util.load_config(config_path, overrides=settings, interpolate=False)
+        check_budget(config, epochs, config_path)
         if init is not None:
             config = sourced_from(config, init)
         nlp = init_nlp(config, use_gpu=-1)
