@@ -10,7 +10,13 @@ from conftest import NOTE, NOTE_SPANS, make_doc
 from typer.testing import CliRunner
 
 from spacy_synthnotes.cli import app
-from spacy_synthnotes.generators.masked_infill import _WORD, MaskedInfillGenerator, near_entities
+from spacy_synthnotes.generators.masked_infill import (
+    _WORD,
+    MaskedInfillGenerator,
+    near_entities,
+    run_breakers,
+)
+from spacy_synthnotes.phi.strings import word_tokens
 from spacy_synthnotes.readers import DocBinCorpus
 from spacy_synthnotes.training.mlm import load_config, train_mlm
 
@@ -120,6 +126,50 @@ def test_near_entities_takes_words_on_each_side_up_to_the_next_entity():
     assert near_entities(["word", "text", "word"], 1) == set()
     with pytest.raises(ValueError, match="context_words must be >= 0"):
         MaskedInfillGenerator("unused", context_words=-1)
+
+
+def test_run_breakers_change_the_fewest_pieces_that_bound_every_breakable_run():
+    assert run_breakers([1] * 30, list(range(30)), 12) == [12, 25]
+    # Each change as late as possible: piece 3 breaks the first 13 tokens, 5 ends before the
+    # 20-token piece that nothing can break, 7 is the first word after it.
+    assert run_breakers([1, 1, 10, 1, 1, 1, 20, 1, 1], [0, 1, 3, 4, 5, 7, 8], 12) == [3, 5, 7]
+    assert run_breakers([1] * 12, list(range(12)), 12) == []
+    assert run_breakers([5, 5, 5, 5], [], 3) == []
+    with pytest.raises(ValueError, match="max_run must be >= 0"):
+        MaskedInfillGenerator("unused", max_run=-1)
+
+
+def breakable_long_windows(note, size=13):
+    """Windows of `size` consecutive unchanged tokens that hold a word the masks could have changed."""
+    found, run = 0, []  # run: for each unchanged token, whether it is a maskable word's
+    for piece in note + [None]:
+        if piece is None or piece.masked:
+            found += sum(any(run[i : i + size]) for i in range(len(run) - size + 1))
+            run = []
+            continue
+        run += [piece.kind == "word"] * len(word_tokens(piece.text))
+    return found
+
+
+@pytest.mark.parametrize("mask_rate", [0.1, 0.5])
+def test_v3_leaves_no_breakable_run_longer_than_max_run(tiny_model, test_docs, mask_rate):
+    import torch
+
+    nlp = synth_nlp(tiny_model, **{"@misc": "spacy_synthnotes.MaskedInfill.v3", "mask_rate": mask_rate})
+    generator = nlp.get_pipe("synth_notes").generator
+    assert generator.cfg["max_run"] == 12 and generator.cfg["context_words"] == 0
+    v1 = MaskedInfillGenerator(str(tiny_model), mask_rate=mask_rate)
+    long_runs = {"v1": 0, "v3": 0}
+    for doc in test_docs:
+        plan = nlp.get_pipe("synth_notes").plan(doc)
+        for name, gen in (("v1", v1), ("v3", generator)):
+            note = gen._prepare(plan)
+            gen._choose_masks(note, torch.Generator().manual_seed(0))
+            words = sum(p.kind == "word" for p in note)
+            # At least the mask rate; more only where a long run needed a break.
+            assert sum(p.masked for p in note) >= min(round(words * mask_rate), words)
+            long_runs[name] += breakable_long_windows(note)
+    assert long_runs["v1"] > 0 and long_runs["v3"] == 0
 
 
 def words_around(text, start, end, previous_end, next_start):
@@ -397,3 +447,4 @@ def test_pipeline_config_assembles_with_a_trained_model(tiny_model, tmp_path):
     loaded = spacy.load(tmp_path / "p")
     doc = loaded(make_doc(loaded, NOTE, NOTE_SPANS))
     assert "lisinopril" in [e.text for e in doc._.synthetic.ents]
+    assert loaded.get_pipe("synth_notes").generator.cfg["max_run"] == 12  # the workflow's v3

@@ -25,6 +25,7 @@ import torch
 from spacy.util import registry
 
 from ..batching import length_batches
+from ..phi.strings import word_tokens
 from ..surrogates import like_case
 from .base import DROP, PHI, NotePlan, Segment, Synthesis
 from .local_model import LocalModelGenerator
@@ -67,6 +68,10 @@ class MaskedInfillGenerator(LocalModelGenerator):
     context_words (int): Words on each side of an entity that are never masked (the cues a NER
         learns from: "Dr.", "Pt:", "started"); the masks fall on the other words, as many as
         `mask_rate` of all maskable words or all of the others if fewer. 0 masks any word.
+    max_run (int): Longest run of source tokens (words, numbers, punctuation marks, as the
+        verbatim n-gram check counts them) left unchanged wherever a maskable word can break it:
+        masks go first to the fewest words that do, then at random up to `mask_rate`. 0 = off
+        (masks at random only, where long runs survive by chance).
     max_length (int): Context in tokens (at most the model's); longer notes use sliding windows.
     batch_size (int): Windows per forward pass, across notes.
     locale (str): Faker locale of the PHI surrogates.
@@ -86,6 +91,7 @@ class MaskedInfillGenerator(LocalModelGenerator):
         top_p: float = 0.95,
         protect_labels: Optional[List[str]] = None,
         context_words: int = 0,
+        max_run: int = 0,
         max_length: int = 256,
         batch_size: int = 16,
         locale: str = "en_US",
@@ -95,6 +101,8 @@ class MaskedInfillGenerator(LocalModelGenerator):
             raise ValueError(f"mask_rate must be in (0, 1], got {mask_rate}")
         if context_words < 0:
             raise ValueError(f"context_words must be >= 0, got {context_words}")
+        if max_run < 0:
+            raise ValueError(f"max_run must be >= 0, got {max_run}")
         if fill not in FILLS:
             raise ValueError(f"fill must be one of {FILLS}, got {fill!r}")
         if rounds < 1 or max_length < 16 or batch_size < 1 or temperature <= 0:
@@ -110,6 +118,7 @@ class MaskedInfillGenerator(LocalModelGenerator):
             "top_p": top_p,
             "protect_labels": protect_labels,
             "context_words": context_words,
+            "max_run": max_run,
             "max_length": max_length,
             "batch_size": batch_size,
             "locale": locale,
@@ -230,13 +239,19 @@ class MaskedInfillGenerator(LocalModelGenerator):
     def _choose_masks(self, note: List[_Piece], gen: "torch.Generator") -> None:
         kinds = [p.kind for p in note]
         near = near_entities(kinds, self.cfg["context_words"])
-        words = [p for i, p in enumerate(note) if p.kind == "word" and i not in near]
-        n_mask = min(round(kinds.count("word") * self.cfg["mask_rate"]), len(words))
-        if not n_mask:
-            return
-        order = torch.randperm(len(words), generator=gen)[:n_mask].tolist()
-        for i in order:
-            words[i].masked = True
+        eligible = [i for i, p in enumerate(note) if p.kind == "word" and i not in near]
+        n_mask = min(round(kinds.count("word") * self.cfg["mask_rate"]), len(eligible))
+        chosen: List[int] = []
+        if self.cfg["max_run"]:
+            lengths = [len(word_tokens(p.text)) for p in note]
+            chosen = run_breakers(lengths, eligible, self.cfg["max_run"])
+        taken = set(chosen)
+        rest = [i for i in eligible if i not in taken]
+        extra = n_mask - len(chosen)
+        if extra > 0:
+            chosen += [rest[k] for k in torch.randperm(len(rest), generator=gen)[:extra].tolist()]
+        for i in chosen:
+            note[i].masked = True
 
     def _layout(self, note: List[_Piece]) -> Tuple[List[int], List[Tuple[int, _Piece]]]:
         """Token ids of the note with masks, and (position, piece) of each masked word."""
@@ -405,6 +420,31 @@ class MaskedInfillGenerator(LocalModelGenerator):
         return Synthesis(segments, count)
 
 
+def run_breakers(lengths: Sequence[int], eligible: Sequence[int], max_run: int) -> List[int]:
+    """The fewest pieces to change so that no run of more than `max_run` unchanged tokens
+    holds an eligible piece (greedy: each mask as late as the run allows, which is optimal).
+
+    lengths (Sequence[int]): Tokens in each piece of a note, in order.
+    eligible (Sequence[int]): Indexes of the pieces that may be changed (ascending).
+    max_run (int): Longest run of unchanged tokens to allow.
+    RETURNS (List[int]): Indexes of the pieces to change, ascending.
+    """
+    allowed = set(eligible)
+    chosen: List[int] = []
+    run = 0  # unchanged tokens since the last change
+    latest: Optional[Tuple[int, int]] = None  # (eligible piece, run up to and including it)
+    for index, length in enumerate(lengths):
+        run += length
+        if index in allowed:
+            latest = (index, run)
+        if run > max_run and latest is not None:
+            piece, upto = latest
+            chosen.append(piece)
+            run -= upto
+            latest = None
+    return chosen
+
+
 def near_entities(kinds: Sequence[str], context_words: int) -> Set[int]:
     """Indexes of the "word" pieces among the `context_words` nearest words on each side of each
     "entity" piece, not counting past another entity.
@@ -466,4 +506,28 @@ def make_masked_infill_generator_v2(
     seed: int = 0,
 ) -> MaskedInfillGenerator:
     """v1 plus `context_words` (default 1): the word on each side of an entity is never masked."""
+    return MaskedInfillGenerator(**locals())  # the arguments are the generator's, by name
+
+
+@registry.misc("spacy_synthnotes.MaskedInfill.v3")
+def make_masked_infill_generator_v3(
+    model: str,
+    mask_rate: float = 0.5,
+    rounds: int = 2,
+    fill: str = "parallel",
+    mask_pos: Optional[List[str]] = None,
+    temperature: float = 1.0,
+    top_k: int = 50,
+    top_p: float = 0.95,
+    protect_labels: Optional[List[str]] = None,
+    context_words: int = 0,
+    max_run: int = 12,
+    max_length: int = 256,
+    batch_size: int = 16,
+    locale: str = "en_US",
+    seed: int = 0,
+) -> MaskedInfillGenerator:
+    """v1 plus `max_run` (default 12): masks break every run of 13 or more unchanged source tokens
+    that a maskable word can break (no verbatim 13-gram of the source survives there), then fall at
+    random; and v2's `context_words` (default 0, as v1)."""
     return MaskedInfillGenerator(**locals())  # the arguments are the generator's, by name
